@@ -1,0 +1,58 @@
+"""Arrivals: non-homogeneous Poisson demand from a daily volume, a weekly profile and the season.
+
+The arrival rate of a channel is piecewise constant over the scenario's intervals (15 minutes by
+default): ``daily_volume × month_factor(month) × weekly_shape(weekday, hour)``, where the weekly
+shape has mean 1 over the week, so ``daily_volume`` stays the mean contacts per day.
+
+Sampling is exact for a piecewise-constant rate: a Poisson count per interval, then that many
+uniform times inside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from contactsim.schema import ChannelSpec, Profile
+
+
+def weekly_shape(profile: Profile) -> np.ndarray:
+    """7×24 relative rates (Monday first), normalised to mean 1."""
+    if profile.weekly is not None:
+        shape = np.asarray(profile.weekly, dtype=float)
+    else:
+        hours = np.asarray(profile.hour_of_day or [1.0] * 24, dtype=float)
+        days = np.asarray(profile.day_of_week or [1.0] * 7, dtype=float)
+        shape = np.outer(days / days.mean(), hours / hours.mean())
+    return shape / shape.mean()
+
+
+def interval_rates(
+    spec: ChannelSpec, start: dt.date, horizon: float, interval: float
+) -> np.ndarray:
+    """Expected contacts in each interval of the horizon (the last may be cut short)."""
+    starts = np.arange(int(np.ceil(horizon / interval))) * interval
+    day = (starts // 86400).astype(np.int64)
+    dates = np.datetime64(start, "D") + day
+    weekday = (day + start.weekday()) % 7
+    hour = ((starts % 86400) // 3600).astype(np.int64)
+    months = dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    month_factor = np.array([spec.month_factor.get(m, 1.0) for m in range(1, 13)])
+    per_second = spec.daily_volume / 86400.0
+    widths = np.minimum(interval, horizon - starts)
+    return per_second * widths * weekly_shape(spec.profile)[weekday, hour] * month_factor[
+        months - 1
+    ]
+
+
+def sample_arrivals(
+    expected: np.ndarray, interval: float, horizon: float, *, rng: np.random.Generator
+) -> np.ndarray:
+    """Sorted arrival times in [0, horizon) for the given expected count per interval."""
+    counts = rng.poisson(expected)
+    starts = np.arange(len(expected)) * interval
+    widths = np.minimum(interval, horizon - starts)
+    times = np.repeat(starts, counts) + rng.random(counts.sum()) * np.repeat(widths, counts)
+    times.sort()
+    return times

@@ -1,0 +1,356 @@
+"""Sampled inputs: the only place where random numbers are drawn.
+
+``sample_inputs(scenario, replication)`` turns a scenario into arrays — arrival times, the IVR
+path and menu time, patience, handling times, redial plans, outcomes and downstream work — for
+every caller.  Callers come in *groups*: the arrivals of each channel and the backlog queued on
+each channel at time zero.  Every attribute of every group is drawn from its own named stream
+(:mod:`contactsim.rng`) in that group's own order, so changing one part of a config leaves the
+draws of every other part alone (common random numbers).
+
+A caller brings one need: their redials and an IVR diversion to online reuse the draws made for
+them (same patience on the same channel, the same handling time for the same contact type).
+Draws are made only for the channels a caller can reach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from contactsim.arrivals import interval_rates, sample_arrivals
+from contactsim.roster import rotate_to_start, weekly_counts
+from contactsim.rng import Streams
+from contactsim.schema import CHANNELS, GRADES, Scenario
+from contactsim.system import QueueSystem, on_grid
+
+# Outcome codes of a handled contact
+RESOLVED, CRIME_TDIU, CRIME_DEPLOY, CRIME_SCREENED_OUT, INCIDENT_I, INCIDENT_S, INCIDENT_E = range(7)
+OUTCOME_NAMES = (
+    "resolved",
+    "crime_tdiu",
+    "crime_deploy",
+    "crime_screened_out",
+    "incident_I",
+    "incident_S",
+    "incident_E",
+)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Callers drawn together: a channel's arrivals or its backlog."""
+
+    name: str
+    channel: int
+    arrival: np.ndarray
+
+
+@dataclass(frozen=True)
+class ScenarioInputs:
+    """Everything one replication needs: call handling as a QueueSystem, plus downstream draws."""
+
+    calls: QueueSystem
+    outcome: np.ndarray  # i8[C, N], outcome if the caller is handled on channel c, -1 unreachable
+    tdiu_time: np.ndarray  # f8[N]
+    travel_time: np.ndarray  # f8[N]
+    on_scene_time: np.ndarray  # f8[N]
+    tdiu_backlog_time: np.ndarray  # f8[B], investigation time of reports waiting at time 0
+    tdiu_roster: np.ndarray  # i8[W]
+    response_roster: np.ndarray  # i8[W]
+
+
+def sample_inputs(scenario: Scenario, replication: int) -> ScenarioInputs:
+    """Draw every random number of one replication."""
+    streams = Streams(scenario.seed, replication)
+    groups = _groups(scenario, streams)
+    order, channel, arrival, group_of = _merge(groups)
+    draw = _Drawer(scenario, streams, groups, order)
+    calls = _queue_system(scenario, draw, channel, arrival, group_of)
+    return ScenarioInputs(
+        calls=calls,
+        outcome=draw.outcomes(),
+        tdiu_time=draw.downstream("tdiu", _tdiu_sampler(scenario)),
+        travel_time=draw.downstream("travel", _response_sampler(scenario, "travel_time")),
+        on_scene_time=draw.downstream("on_scene", _response_sampler(scenario, "on_scene_time")),
+        tdiu_backlog_time=_tdiu_backlog(scenario, streams),
+        tdiu_roster=_downstream_roster(scenario, scenario.tdiu),
+        response_roster=_downstream_roster(scenario, scenario.response),
+    )
+
+
+# --- callers -------------------------------------------------------------------------------
+
+
+def _groups(scenario: Scenario, streams: Streams) -> list[Group]:
+    """Backlog groups first (they are waiting at time 0), then each channel's arrivals."""
+    groups = []
+    for c, name in enumerate(CHANNELS):
+        queued = scenario.backlog.queued.get(name, 0)
+        if queued:
+            groups.append(Group(f"backlog-{name}", c, np.zeros(queued)))
+    for c, name in enumerate(CHANNELS):
+        spec = scenario.channels.get(name)
+        if spec is None or spec.daily_volume == 0:
+            continue
+        expected = interval_rates(spec, scenario.start_date, scenario.horizon, scenario.interval)
+        times = sample_arrivals(
+            expected, scenario.interval, scenario.horizon, rng=streams(f"arrivals:{name}")
+        )
+        groups.append(Group(name, c, on_grid(times)))
+    return groups
+
+
+def _merge(groups: list[Group]):
+    """One caller order for all groups: by time, ties by group then by order within it."""
+    arrival = np.concatenate([g.arrival for g in groups]) if groups else np.zeros(0)
+    group_of = np.concatenate(
+        [np.full(g.arrival.size, k, np.int64) for k, g in enumerate(groups)]
+    ) if groups else np.zeros(0, np.int64)
+    order = np.argsort(arrival, kind="stable")
+    channel = np.array([g.channel for g in groups], np.int64)[group_of[order]] if groups else (
+        np.zeros(0, np.int64)
+    )
+    return order, channel, arrival[order], group_of[order]
+
+
+class _Drawer:
+    """Draws a per-caller attribute group by group and scatters it into caller order."""
+
+    def __init__(self, scenario: Scenario, streams: Streams, groups: list[Group], order):
+        self.scenario, self.streams, self.groups = scenario, streams, groups
+        self.position = np.empty_like(order)
+        self.position[order] = np.arange(order.size)  # where each group member lands
+        self.offsets = np.cumsum([0] + [g.arrival.size for g in groups])
+        self.reach = [reachable(scenario, CHANNELS[g.channel]) for g in groups]
+        self.n = int(order.size)
+
+    def _slots(self, k: int) -> np.ndarray:
+        return self.position[self.offsets[k] : self.offsets[k + 1]]
+
+    def per_caller(self, purpose: str, target: str | None, sample, fill, dtype=np.float64):
+        """``sample(size, rng)`` for every group that can reach channel ``target``."""
+        out = np.full(self.n, fill, dtype=dtype)
+        for k, group in enumerate(self.groups):
+            if target is not None and target not in self.reach[k]:
+                continue
+            size = self._slots(k).size
+            rng = self.streams(f"{purpose}:{target or '-'}<-{group.name}")
+            out[self._slots(k)] = sample(size, rng)
+        return out
+
+    def outcomes(self) -> np.ndarray:
+        out = np.full((len(CHANNELS), self.n), -1, np.int64)
+        for c, name in enumerate(CHANNELS):
+            shares = outcome_shares(self.scenario, name)
+            out[c] = self.per_caller(
+                "outcome", name, lambda size, rng: rng.choice(7, size=size, p=shares), -1,
+                np.int64,
+            )
+        return out
+
+    def downstream(self, purpose: str, sampler) -> np.ndarray:
+        if sampler is None:
+            return np.full(self.n, np.nan)
+        return on_grid(self.per_caller(purpose, None, lambda k, rng: sampler.sample(k, rng=rng),
+                                       np.nan))
+
+
+def reachable(scenario: Scenario, channel: str) -> set[str]:
+    """Channels a caller who starts on ``channel`` may be handled on."""
+    reach, todo = {channel}, [channel]
+    while todo:
+        current = todo.pop()
+        spec = scenario.channels.get(current)
+        nxt = set()
+        if current == "101" and scenario.ivr.enabled and scenario.ivr.divert_online > 0:
+            nxt.add("online")
+        if spec and spec.redial and spec.redial.probability > 0:
+            nxt |= {c for c, share in spec.redial.switch.items() if share > 0}
+        for c in nxt - reach:
+            reach.add(c)
+            todo.append(c)
+    return reach
+
+
+def outcome_shares(scenario: Scenario, channel: str) -> np.ndarray:
+    """Probabilities of the seven outcome codes for a contact handled on ``channel``."""
+    out = scenario.outcomes.get(channel)
+    if out is None:
+        return np.eye(7)[RESOLVED]
+    screen = scenario.crime_screening
+    tdiu, deploy, dropped = (screen.tdiu, screen.deploy, screen.screened_out) if screen else (
+        0.0, 0.0, 1.0
+    )
+    p = np.array([
+        out.resolved, out.crime * tdiu, out.crime * deploy, out.crime * dropped,
+        out.incident_I, out.incident_S, out.incident_E,
+    ])
+    return p / p.sum()
+
+
+# --- the call-handling queue system --------------------------------------------------------
+
+
+def _queue_system(scenario: Scenario, draw: _Drawer, channel, arrival, group_of) -> QueueSystem:
+    pool_names = tuple(scenario.pools)
+    variants = _variants(scenario)
+    serves, routing, variant = _routing(scenario, variants)
+    ivr_path, ivr_time = _ivr(scenario, draw)
+    redials, redial_class, redial_delay, max_attempts = _redials(scenario, draw, channel)
+    week = rotate_to_start
+    roster = np.array([
+        week(weekly_counts(pool.roster, scenario.interval, pool.scale),
+             scenario.start_date.weekday())
+        for pool in scenario.pools.values()
+    ], dtype=np.int64)
+    return QueueSystem(
+        horizon=float(scenario.horizon),
+        arrival=arrival,
+        klass=channel,
+        patience=_patience(scenario, draw),
+        service=np.array([
+            on_grid(draw.per_caller(f"handling:{key}", ch, lambda k, rng, s=spec:
+                                    s.sampler().sample(k, rng=rng), np.nan))
+            for (ch, key), spec in variants.items()
+        ]).reshape(len(variants), draw.n),
+        variant=variant,
+        serves=serves,
+        routing=routing,
+        roster=roster,
+        roster_interval=float(scenario.interval),
+        ivr_class=CHANNELS.index("101") if scenario.ivr.enabled else -1,
+        ivr_path=ivr_path,
+        ivr_time=ivr_time,
+        divert_class=CHANNELS.index("online"),
+        redials=redials,
+        redial_class=redial_class,
+        redial_delay=redial_delay,
+        max_attempts=max_attempts,
+        class_names=CHANNELS,
+        pool_names=pool_names,
+    )
+
+
+def _variants(scenario: Scenario) -> dict:
+    """Distinct handling-time distributions: (channel, 'default' or 'pool:NAME') -> spec."""
+    variants = {}
+    for name, pool in scenario.pools.items():
+        for ch in pool.serves:
+            key = (ch, f"pool:{name}") if ch in pool.handling else (ch, "default")
+            variants[key] = pool.handling.get(ch) or scenario.handling[ch]
+    return variants
+
+
+def _routing(scenario: Scenario, variants: dict):
+    pools = list(scenario.pools.items())
+    n_c, n_p = len(CHANNELS), len(pools)
+    serves = np.full((n_p, n_c), -1, np.int64)
+    variant = np.full((n_p, n_c), -1, np.int64)
+    keys = list(variants)
+    for p, (name, pool) in enumerate(pools):
+        serves[p, : len(pool.serves)] = [CHANNELS.index(ch) for ch in pool.serves]
+        for ch in pool.serves:
+            key = (ch, f"pool:{name}") if ch in pool.handling else (ch, "default")
+            variant[p, CHANNELS.index(ch)] = keys.index(key)
+    routing = np.full((n_c, n_p), -1, np.int64)
+    for c, ch in enumerate(CHANNELS):
+        order = [p for p, (_, pool) in enumerate(pools) if ch in pool.serves]
+        routing[c, : len(order)] = order
+    return serves, routing, variant
+
+
+def _patience(scenario: Scenario, draw: _Drawer) -> np.ndarray:
+    rows = []
+    for name in CHANNELS:
+        spec = scenario.channels.get(name)
+        if spec is None or spec.patience.dist == "never":
+            rows.append(np.full(draw.n, np.inf))
+            continue
+        sampler = spec.patience.sampler()
+        rows.append(on_grid(draw.per_caller(
+            "patience", name, lambda k, rng: sampler.sample(k, rng=rng), np.inf)))
+    return np.array(rows).reshape(len(CHANNELS), draw.n)
+
+
+def _ivr(scenario: Scenario, draw: _Drawer):
+    ivr = scenario.ivr
+    if not ivr.enabled:
+        return np.zeros(draw.n, np.int64), np.zeros(draw.n)
+    shares = np.array([ivr.routed, ivr.divert_online, ivr.divert_other, ivr.hang_up])
+    path = draw.per_caller(
+        "ivr_path", "101", lambda k, rng: rng.choice(4, size=k, p=shares / shares.sum()), 0,
+        np.int64,
+    )
+    menu = ivr.menu_time.sampler()
+    time = on_grid(draw.per_caller("ivr_time", "101", lambda k, rng: menu.sample(k, rng=rng), 0))
+    return path, time
+
+
+def _redials(scenario: Scenario, draw: _Drawer, channel: np.ndarray):
+    """How many times each caller would redial, on which channel, after which delays."""
+    specs = [scenario.channels.get(name) for name in CHANNELS]
+    redial = [s.redial if s else None for s in specs]
+    max_attempts = max([r.max_attempts for r in redial if r] + [1])
+    n = draw.n
+    switch = np.arange(len(CHANNELS))[channel] if n else np.zeros(0, np.int64)
+    for c, r in enumerate(redial):
+        if r is None or not r.switch:
+            continue
+        targets = [CHANNELS.index(t) for t in r.switch] + [c]
+        probs = list(r.switch.values()) + [max(0.0, 1 - sum(r.switch.values()))]
+        chosen = draw.per_caller(
+            "redial_channel", CHANNELS[c],
+            lambda k, rng, t=targets, p=probs: np.asarray(t)[rng.choice(len(t), k, p=p)], c,
+            np.int64,
+        )
+        switch = np.where(channel == c, chosen, switch)
+    prob = np.array([r.probability if r else 0.0 for r in redial])
+    limit = np.array([r.max_attempts if r else 1 for r in redial])[channel] - 1
+    redials = np.zeros(n, np.int64)
+    going = np.ones(n, bool)
+    for k in range(max_attempts - 1):
+        u = draw.per_caller(f"redial_decision{k}", None, lambda size, rng: rng.random(size), 1.0)
+        on = channel if k == 0 else switch
+        going &= (u < prob[on]) & (k < limit)
+        redials += going
+    delay = np.zeros((max(max_attempts - 1, 1), n))
+    for c, r in enumerate(redial):
+        if r is None:
+            continue
+        sampler = r.delay.sampler()
+        for k in range(max_attempts - 1):
+            d = draw.per_caller(f"redial_delay{k}", CHANNELS[c],
+                                lambda size, rng: sampler.sample(size, rng=rng), 0.0)
+            on = channel if k == 0 else switch
+            delay[k] = np.where(on == c, d, delay[k])
+    return redials, switch, on_grid(delay), max_attempts
+
+
+# --- downstream ----------------------------------------------------------------------------
+
+
+def _tdiu_sampler(scenario: Scenario):
+    return scenario.tdiu.investigation_time.sampler() if scenario.tdiu else None
+
+
+def _response_sampler(scenario: Scenario, field: str):
+    return getattr(scenario.response, field).sampler() if scenario.response else None
+
+
+def _tdiu_backlog(scenario: Scenario, streams: Streams) -> np.ndarray:
+    size = scenario.backlog.tdiu_reports
+    if not size or scenario.tdiu is None:
+        return np.zeros(0)
+    sampler = scenario.tdiu.investigation_time.sampler()
+    return on_grid(sampler.sample(size, rng=streams("tdiu_backlog")))
+
+
+def _downstream_roster(scenario: Scenario, stage) -> np.ndarray:
+    if stage is None:
+        return np.zeros(7 * scenario.intervals_per_day, np.int64)
+    counts = weekly_counts(stage.roster, scenario.interval)
+    return rotate_to_start(counts, scenario.start_date.weekday())
+
+
+__all__ = ["GRADES", "OUTCOME_NAMES", "ScenarioInputs", "sample_inputs"]

@@ -1,0 +1,143 @@
+"""Stages: call handling, then the TDIU and response officers, each one run of the same engine.
+
+Downstream stages do not feed back into call handling (MODEL.md), so one replication is three
+runs in sequence.  Call handling produces, for every handled contact, an outcome at the moment
+its handling ended; crime reports allocated to the TDIU become jobs of the TDIU stage, and
+incidents (plus crimes passed for deployment) become jobs of the response stage, classed by grade
+I > S > E.  A stage is just another :class:`~contactsim.system.QueueSystem` — one pool, no
+abandonment, no redial — so the same engine runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from contactsim import engine, reference
+from contactsim.inputs import (
+    CRIME_DEPLOY,
+    CRIME_TDIU,
+    INCIDENT_E,
+    INCIDENT_I,
+    INCIDENT_S,
+    ScenarioInputs,
+    sample_inputs,
+)
+from contactsim.schema import GRADES, Scenario
+from contactsim.system import COMPLETED, QueueSystem, Records
+
+ENGINES: dict[str, Callable[[QueueSystem], Records]] = {
+    "fast": engine.run,
+    "simpy": reference.run,
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A downstream stage's run: jobs (by caller) and what the engine made of them."""
+
+    system: QueueSystem
+    records: Records
+    job_caller: np.ndarray  # caller behind each job (caller index of the records' 'caller')
+    extra: dict[str, np.ndarray]  # per job, e.g. travel time for response
+
+
+@dataclass(frozen=True)
+class Replication:
+    """One replication of a scenario: call handling and the downstream stages."""
+
+    scenario: Scenario
+    replication: int
+    inputs: ScenarioInputs
+    calls: Records
+    outcome: np.ndarray  # per call record: outcome code if completed, else -1
+    tdiu: Stage | None
+    response: Stage | None
+
+
+def simulate(scenario: Scenario, replication: int, engine_name: str = "fast") -> Replication:
+    """Sample and run one replication end to end."""
+    run = ENGINES[engine_name]
+    inputs = sample_inputs(scenario, replication)
+    calls = run(inputs.calls)
+    outcome = handled_outcomes(inputs, calls)
+    tdiu = _tdiu_stage(scenario, inputs, calls, outcome, run)
+    response = _response_stage(scenario, inputs, calls, outcome, run)
+    return Replication(scenario, replication, inputs, calls, outcome, tdiu, response)
+
+
+def handled_outcomes(inputs: ScenarioInputs, calls: Records) -> np.ndarray:
+    """The outcome of each completed contact, -1 for the others."""
+    outcome = inputs.outcome[calls.klass, calls.caller]
+    return np.where(calls.status == COMPLETED, outcome, -1)
+
+
+def _stage_system(
+    name: str, classes: tuple[str, ...], arrival, klass, service, roster, horizon, interval
+) -> QueueSystem:
+    """A one-pool, no-abandonment system over jobs sorted by arrival."""
+    n, n_classes = arrival.size, len(classes)
+    return QueueSystem(
+        horizon=horizon,
+        arrival=arrival,
+        klass=klass,
+        patience=np.full((n_classes, n), np.inf),
+        service=service[None, :],
+        variant=np.zeros((1, n_classes), np.int64),
+        serves=np.arange(n_classes, dtype=np.int64)[None, :],
+        routing=np.zeros((n_classes, 1), np.int64),
+        roster=roster[None, :].astype(np.int64),
+        roster_interval=interval,
+        ivr_class=-1,
+        ivr_path=np.zeros(n, np.int64),
+        ivr_time=np.zeros(n),
+        divert_class=-1,
+        redials=np.zeros(n, np.int64),
+        redial_class=np.zeros(n, np.int64),
+        redial_delay=np.zeros((1, n)),
+        max_attempts=1,
+        class_names=classes,
+        pool_names=(name,),
+    )
+
+
+def _jobs(calls: Records, outcome: np.ndarray, codes) -> np.ndarray:
+    """Rows of completed contacts with one of ``codes``, in (end time, caller) order."""
+    rows = np.flatnonzero(np.isin(outcome, codes))
+    rows = rows[np.argsort(calls.caller[rows], kind="stable")]
+    return rows[np.argsort(calls.end[rows], kind="stable")]
+
+
+def _tdiu_stage(scenario, inputs: ScenarioInputs, calls, outcome, run) -> Stage | None:
+    if scenario.tdiu is None:
+        return None
+    rows = _jobs(calls, outcome, [CRIME_TDIU])
+    backlog = inputs.tdiu_backlog_time.size
+    callers = np.concatenate([np.full(backlog, -1), calls.caller[rows]])
+    arrival = np.concatenate([np.zeros(backlog), calls.end[rows]])
+    service = np.concatenate([inputs.tdiu_backlog_time, inputs.tdiu_time[calls.caller[rows]]])
+    system = _stage_system(
+        "tdiu", ("crime",), arrival, np.zeros(arrival.size, np.int64), service,
+        inputs.tdiu_roster, scenario.horizon, scenario.interval,
+    )
+    return Stage(system, run(system), callers, {})
+
+
+def _response_stage(scenario, inputs: ScenarioInputs, calls, outcome, run) -> Stage | None:
+    if scenario.response is None:
+        return None
+    rows = _jobs(calls, outcome, [CRIME_DEPLOY, INCIDENT_I, INCIDENT_S, INCIDENT_E])
+    deploy_grade = GRADES.index(scenario.crime_screening.deploy_grade) if (
+        scenario.crime_screening
+    ) else GRADES.index("E")
+    grade_of = np.array([-1, -1, deploy_grade, -1, 0, 1, 2], np.int64)
+    callers = calls.caller[rows]
+    travel = inputs.travel_time[callers]
+    system = _stage_system(
+        "response", GRADES, calls.end[rows], grade_of[outcome[rows]],
+        travel + inputs.on_scene_time[callers], inputs.response_roster, scenario.horizon,
+        scenario.interval,
+    )
+    return Stage(system, run(system), callers, {"travel": travel})

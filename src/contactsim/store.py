@@ -1,0 +1,58 @@
+"""The results store: tables and manifests written atomically into one output directory.
+
+A file is written under a temporary name in its final directory, flushed to disk, then renamed
+over its final name (``os.replace`` is atomic on POSIX), so a run killed at any moment leaves
+either the previous complete file or the new complete file — never a truncated one.  File names
+come from code, not from config values, and are checked to stay inside the output directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+
+def safe_child(directory: Path, name: str) -> Path:
+    """``directory / name``, refusing names that would escape the directory."""
+    target = (directory / name).resolve()
+    if directory.resolve() not in target.parents:
+        raise ValueError(f"output name {name!r} escapes the output directory {directory}")
+    return target
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        with open(tmp_path, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_table(directory: Path, stem: str, table: pd.DataFrame, csv: bool = True) -> None:
+    """``stem.parquet`` (and ``stem.csv``), each written atomically."""
+    write_atomic(safe_child(directory, f"{stem}.parquet"),
+                 lambda p: table.to_parquet(p, index=False))
+    if csv:
+        write_atomic(safe_child(directory, f"{stem}.csv"),
+                     lambda p: table.to_csv(p, index=False, float_format="%.10g"))
+
+
+def write_json(directory: Path, name: str, data: dict[str, Any]) -> None:
+    text = json.dumps(data, indent=2, sort_keys=True, default=str)
+    write_atomic(safe_child(directory, name), lambda p: p.write_text(text + "\n"))
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())

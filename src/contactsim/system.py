@@ -1,0 +1,154 @@
+"""The contract between sampling and the engines: a queueing system as plain arrays, and its records.
+
+A :class:`QueueSystem` is everything an engine needs, with every random number already drawn:
+
+* *callers* arrive at ``arrival`` (sorted) on a *class* (a channel for call handling, a grade for
+  response officers); each caller may make several *contacts*: the first attempt, redials after
+  abandoning, and an online report when the IVR diverts them;
+* *pools* of interchangeable handlers serve classes in priority order, with a roster of how many
+  are on duty in each roster interval; handlers are numbered slots and slot ``j`` is on duty when
+  ``j`` < the roster count (so the on-duty handlers are always slots ``0..n-1``);
+* times are seconds on a dyadic grid (multiples of 2⁻²⁰ s, see :func:`on_grid`), so sums of
+  times are exact in floating point and both engines get bit-identical results however they
+  order their arithmetic.
+
+Both engines (:mod:`contactsim.engine` and :mod:`contactsim.reference`) are deterministic
+functions of a QueueSystem and return the same :class:`Records`, one row per contact.
+The semantics they share (event kinds, tie-breaks) are written down in ``docs/engine.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+GRID = 2.0**20  # ticks per second: times are integer multiples of 1/GRID
+
+# IVR paths of a caller (what they choose in the menu on every 101 attempt)
+IVR_ROUTED, IVR_DIVERT_ONLINE, IVR_DIVERT_OTHER, IVR_HANG_UP = 0, 1, 2, 3
+IVR_NAMES = ("routed", "divert_online", "divert_other", "hang_up")
+
+# How a contact ended
+IN_SYSTEM, COMPLETED, ABANDONED, DIVERTED_ONLINE, DIVERTED_OTHER, IVR_HANGUP = range(6)
+STATUS_NAMES = (
+    "in_system",
+    "completed",
+    "abandoned",
+    "diverted_online",
+    "diverted_other",
+    "ivr_hangup",
+)
+
+# Event kinds, in the order they are processed when they fall at the same instant
+END_SERVICE, SHIFT, ABANDON, ARRIVE, IVR_END = range(5)
+KIND_NAMES = ("end_service", "shift", "abandon", "arrive", "ivr_end")
+
+
+def on_grid(x: np.ndarray) -> np.ndarray:
+    """Round times to the dyadic grid (infinite values stay infinite)."""
+    return np.round(np.asarray(x, dtype=np.float64) * GRID) / GRID
+
+
+@dataclass(frozen=True)
+class QueueSystem:
+    """One run's worth of sampled inputs for a multi-class, multi-pool queue with shifts."""
+
+    horizon: float
+    arrival: np.ndarray  # f8[N], sorted; caller i arrives first at arrival[i]
+    klass: np.ndarray  # i8[N], class of the first contact
+    patience: np.ndarray  # f8[C, N], inf = never abandons
+    service: np.ndarray  # f8[V, N], handling time per variant
+    variant: np.ndarray  # i8[P, C], service variant of pool p serving class c, -1 if not served
+    serves: np.ndarray  # i8[P, C], classes a pool serves, highest priority first, -1 padded
+    routing: np.ndarray  # i8[C, P], pools that serve a class, in the order tried, -1 padded
+    roster: np.ndarray  # i8[P, W], on duty per roster interval, cyclic, index 0 = time 0
+    roster_interval: float
+    ivr_class: int  # class whose contacts pass the IVR, -1 for none
+    ivr_path: np.ndarray  # i8[N]
+    ivr_time: np.ndarray  # f8[N]
+    divert_class: int  # class of the contact an IVR online diversion creates, -1 for none
+    redials: np.ndarray  # i8[N], how many times the caller redials if they keep abandoning
+    redial_class: np.ndarray  # i8[N], class of every redial
+    redial_delay: np.ndarray  # f8[R, N], delay before redial k+1, R >= 1
+    max_attempts: int
+    class_names: tuple[str, ...]
+    pool_names: tuple[str, ...]
+
+    @property
+    def n_callers(self) -> int:
+        return int(self.arrival.size)
+
+    @property
+    def n_slots(self) -> np.ndarray:
+        """Handler slots per pool: the most ever on duty."""
+        return self.roster.max(axis=1) if self.roster.size else np.zeros(0, np.int64)
+
+    @property
+    def contacts_per_caller(self) -> int:
+        """Contact ids are caller * contacts_per_caller + attempt."""
+        return self.max_attempts + 1
+
+    def max_contacts(self) -> int:
+        """An upper bound on the number of contact records the run can create."""
+        redials = self.redials.astype(np.int64)
+        bound = self.n_callers + int(redials.sum())
+        if self.ivr_class >= 0 and self.divert_class >= 0:
+            diverts = self.ivr_path == IVR_DIVERT_ONLINE
+            bound += int(np.count_nonzero(diverts)) + int(redials[diverts].sum())
+        return bound
+
+
+RECORD_FIELDS = (
+    ("caller", np.int64),
+    ("attempt", np.int64),
+    ("klass", np.int64),
+    ("arrival", np.float64),
+    ("ivr", np.int64),
+    ("queue_entry", np.float64),
+    ("answer", np.float64),
+    ("end", np.float64),
+    ("status", np.int64),
+    ("pool", np.int64),
+    ("handler", np.int64),
+)
+
+
+@dataclass
+class Records:
+    """One row per contact; NaN where a time does not apply, -1 where a code does not."""
+
+    caller: np.ndarray
+    attempt: np.ndarray
+    klass: np.ndarray
+    arrival: np.ndarray
+    ivr: np.ndarray  # IVR path taken, -1 if the contact did not pass the IVR
+    queue_entry: np.ndarray
+    answer: np.ndarray
+    end: np.ndarray
+    status: np.ndarray
+    pool: np.ndarray
+    handler: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> "Records":
+        """Arrays ready to be filled: times NaN, codes -1."""
+        arrays = {}
+        for name, dtype in RECORD_FIELDS:
+            fill = np.nan if dtype is np.float64 else -1
+            arrays[name] = np.full(n, fill, dtype=dtype)
+        return cls(**arrays)
+
+    def __len__(self) -> int:
+        return int(self.caller.size)
+
+    def truncated(self, n: int) -> "Records":
+        return Records(**{f.name: getattr(self, f.name)[:n] for f in fields(self)})
+
+    def sorted(self) -> "Records":
+        """Rows in (caller, attempt) order: the canonical order for comparing engines."""
+        order = np.lexsort((self.attempt, self.caller))
+        return Records(**{f.name: getattr(self, f.name)[order] for f in fields(self)})
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
