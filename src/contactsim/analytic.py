@@ -378,11 +378,10 @@ def _tail_sums(y: float, x: float, *, with_moments: bool = True) -> _TailSums:
                 digamma_diff_start = float(dig[-1]) + 1.0 / (y + stop + 1.0)
         log_t_start = float(log_t[-1]) + math.log(x / (y + stop))
         start = stop
-    as_array = np.asarray
     return _TailSums(
-        log_t=_logsumexp(as_array(parts_t)),
-        log_jt=_logsumexp(as_array(parts_jt)) if with_moments else math.nan,
-        log_answered_wait=_logsumexp(as_array(parts_w)) if with_moments else math.nan,
+        log_t=_logsumexp(np.asarray(parts_t)),
+        log_jt=_logsumexp(np.asarray(parts_jt)) if with_moments else math.nan,
+        log_answered_wait=_logsumexp(np.asarray(parts_w)) if with_moments else math.nan,
     )
 
 
@@ -442,6 +441,7 @@ def erlang_b(servers: int, load: float) -> float:
         load: offered load in Erlangs (``arrival_rate * mean_service``).
 
     Uses ``B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1))``: O(n), no overflow.
+    Raises ValueError for negative, NaN or infinite load or negative servers.
     """
     n = _servers(servers)
     a = _nonneg("load", load)
@@ -582,7 +582,9 @@ def erlang_a_metrics(
     answered_wait = _exp(log_pi_n + sums.log_answered_wait) * p  # E[W; answered]
 
     # P(answered and V > t | delayed) = y/(y+1) u^(y+1) e^(x(1-u)) S(y+1, xu) / T
-    if math.isinf(t):
+    if t == 0.0:
+        late_answered = 1.0 - p_ab_given_wait  # every delayed call is late
+    elif math.isinf(t):
         late_answered = 0.0
     else:
         u = math.exp(-t / p)

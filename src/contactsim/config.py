@@ -1,8 +1,8 @@
 """Loading a scenario: YAML files that may ``extends:`` one another, overrides, clear errors.
 
 A config file is read with YAML's *safe* loader (no Python objects, no duplicate keys), merged
-over the file it ``extends:`` (mappings merge key by key; lists and scalars replace; ``null``
-removes an inherited key), then overridden by ``--set path.to.field=value`` pairs, and finally
+over the file it ``extends:`` (mappings merge key by key; lists, scalars,
+distributions and rosters replace; ``null`` removes an inherited key), then overridden by ``--set path.to.field=value`` pairs, and finally
 validated against :class:`contactsim.schema.Scenario`.
 
 Every problem becomes one :class:`ConfigError` that names the file the offending field came from,
@@ -103,9 +103,14 @@ def read_yaml(path: Path) -> dict[str, Any]:
 # --- extends and merging -------------------------------------------------------------------
 
 
+def _replaces_whole(over: dict, at: tuple[str, ...]) -> bool:
+    """A distribution (``dist:``) or a roster is one choice: it replaces, it does not merge."""
+    return "dist" in over or (bool(at) and at[-1] == "roster")
+
+
 def _merge(base: Any, over: Any, source: str, prov: Provenance, at: tuple[str, ...]) -> Any:
     """Deep-merge ``over`` onto ``base``, recording which file set each leaf."""
-    if isinstance(base, dict) and isinstance(over, dict):
+    if isinstance(base, dict) and isinstance(over, dict) and not _replaces_whole(over, at):
         merged = dict(base)
         for key, value in over.items():
             if value is None:

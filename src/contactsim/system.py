@@ -41,8 +41,8 @@ STATUS_NAMES = (
 )
 
 # Event kinds, in the order they are processed when they fall at the same instant
-END_SERVICE, SHIFT, ABANDON, ARRIVE, IVR_END = range(5)
-KIND_NAMES = ("end_service", "shift", "abandon", "arrive", "ivr_end")
+SHIFT, END_SERVICE, ABANDON, ARRIVE, IVR_END = range(5)
+KIND_NAMES = ("shift", "end_service", "abandon", "arrive", "ivr_end")
 
 
 def on_grid(x: np.ndarray) -> np.ndarray:
@@ -74,6 +74,16 @@ class QueueSystem:
     max_attempts: int
     class_names: tuple[str, ...]
     pool_names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.ivr_class >= 0 and self.divert_class == self.ivr_class:
+            raise ValueError("an IVR diversion cannot lead back into the IVR's own class")
+        if self.max_attempts < 1 or self.redial_delay.shape[0] < max(self.max_attempts - 1, 1):
+            raise ValueError("redial_delay needs a row per possible redial")
+        if self.redials.size and self.redials.max() > self.max_attempts - 1:
+            raise ValueError("a caller cannot redial more than max_attempts - 1 times")
+        if np.any(np.diff(self.arrival) < 0):
+            raise ValueError("arrival times must be sorted")
 
     @property
     def n_callers(self) -> int:

@@ -2,7 +2,7 @@
 
 It implements exactly the semantics of the SimPy reference (``docs/engine.md``):
 
-* Events are ``(time, kind, contact id)``; at equal times kinds go END_SERVICE, SHIFT, ABANDON,
+* Events are ``(time, kind, contact id)``; at equal times kinds go SHIFT, END_SERVICE, ABANDON,
   ARRIVE, IVR_END, and equal kinds go by contact id (``caller * contacts_per_caller + attempt``).
 * First attempts are not put on the heap: they are already sorted, so the loop merges the
   ``arrival`` array with the heap (one comparison instead of a push and a pop per caller).
@@ -10,7 +10,7 @@ It implements exactly the semantics of the SimPy reference (``docs/engine.md``):
 * Abandonment is lazy.  A waiting contact only gets an ABANDON event if abandoning has a
   consequence (a redial); otherwise it stays in its class's FIFO and is recognised as gone when
   a handler reaches it (``queue_entry + patience < now``).  Ties go to the handler because
-  END_SERVICE and SHIFT, the only events that take waiting contacts, precede ABANDON.
+  SHIFT and END_SERVICE, the only events that take waiting contacts, precede ABANDON.
 * Idle handlers of a pool are a min-heap of slot numbers; on-duty slots are ``0..n-1``, so the
   pool has a free on-duty handler exactly when the smallest idle slot is below ``n``.  A handler
   going off shift needs no event: it is simply not re-dispatched when its call ends.
@@ -25,7 +25,7 @@ from numba import njit
 
 from contactsim.engine.heap import KIND_STRIDE, grown, int_pop, int_push, pop, push
 
-END_SERVICE, SHIFT, ABANDON, ARRIVE, IVR_END = 0, 1, 2, 3, 4
+SHIFT, END_SERVICE, ABANDON, ARRIVE, IVR_END = 0, 1, 2, 3, 4
 IN_SYSTEM, COMPLETED, ABANDONED, DIVERTED_ONLINE, DIVERTED_OTHER, IVR_HANGUP = 0, 1, 2, 3, 4, 5
 
 
@@ -236,7 +236,8 @@ def _answer(
     if done < horizon:
         if hn == ht.size:
             ht, hk, hp = grown(ht), grown(hk), grown(hp)
-        hn = push(ht, hk, hp, hn, done, caller * per_caller + r_attempt[row], row)
+        hn = push(ht, hk, hp, hn, done,
+                  END_SERVICE * KIND_STRIDE + caller * per_caller + r_attempt[row], row)
     return hn, ht, hk, hp
 
 
