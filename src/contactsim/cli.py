@@ -97,6 +97,29 @@ def validate(config: ConfigArg, overrides: SetOpt = None) -> None:
     console.print(f"[green]ok:[/] {config} is a valid scenario ({loaded.scenario.name})")
 
 
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="results directory of `contactsim run`",
+                                            show_default=False)],
+    compare: Annotated[Optional[Path], typer.Option(
+        "--compare", help="a second results directory: paired differences and overlaid curves",
+    )] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="HTML file to write [RESULTS/report.html]; PNGs go beside it",
+    )] = None,
+) -> None:
+    """Write a self-contained HTML report of a run (or of two runs compared) with its figures."""
+    from contactsim.report import ReportError, write_report  # matplotlib only when needed
+
+    try:
+        written = write_report(results, output or results / "report.html", compare)
+    except ReportError as exc:
+        _fail(str(exc))
+        return
+    console.print(f"wrote {written[0]} and {len(written) - 1} figure(s) beside it",
+                  highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -262,6 +262,8 @@ def interval_table(rep: Replication) -> pd.DataFrame:
         }
         frames.append(_interval_frame(name, index, counts))
     frames.extend(_pool_interval_frames(s, rep, index, width))
+    frames.extend(queue_interval_frames(s, rep, index, width))
+    frames.extend(downstream_interval_frames(s, rep, index, width))
     frame = pd.concat(frames, ignore_index=True)
     frame.insert(1, "start", pd.Timestamp(s.start_date) + pd.to_timedelta(
         frame["interval"] * width, unit="s"))
@@ -309,6 +311,98 @@ def _pool_interval_frames(s: Scenario, rep: Replication, index, width) -> list[p
         with np.errstate(invalid="ignore", divide="ignore"):
             metrics = {"occupancy": busy / duty, "handlers": duty / length}
         frames.append(_long(f"pool:{name}", index, metrics))
+    return frames
+
+
+# --- queues and downstream by interval ----------------------------------------------------
+
+
+def _interval_edges(s: Scenario, index, width) -> np.ndarray:
+    """Bin edges of the intervals in ``index``, the last one clipped to the horizon."""
+    if not index.size:
+        return np.array([s.warmup, s.warmup])
+    return np.minimum(np.append(index * width, (index[-1] + 1) * width), s.horizon)
+
+
+def _time_average(start, stop, s: Scenario, edges) -> np.ndarray:
+    """Mean number of spans [start, stop) open in each bin (spans with a NaN start are skipped;
+    a NaN stop means still open at the horizon)."""
+    keep = ~np.isnan(start)
+    stop = np.where(np.isnan(stop), s.horizon, stop)
+    total = _binned_overlap(start[keep], stop[keep], np.ones(int(keep.sum())), s.warmup,
+                            s.horizon, edges)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / np.diff(edges)
+
+
+def queue_interval_frames(s: Scenario, rep: Replication, index, width) -> list[pd.DataFrame]:
+    """``queue_length`` per channel: time-average number of contacts waiting in the interval.
+
+    A contact waits from reaching the queue until it is answered, abandons, or the horizon.
+    """
+    calls, edges = rep.calls, _interval_edges(s, index, width)
+    left = np.fmin(calls.answer, calls.end)  # NaN only if neither happened
+    frames = []
+    for c, name in enumerate(CHANNELS):
+        if name not in s.channels:
+            continue
+        mine = calls.klass == c
+        queue = _time_average(calls.queue_entry[mine], left[mine], s, edges)
+        frames.append(_long(name, index, {"queue_length": queue}))
+    return frames
+
+
+def _slot_counts(times, mask, index, width) -> np.ndarray:
+    """How many ``times[mask]`` fall in each interval of ``index``."""
+    k = np.floor(times[mask & ~np.isnan(times)] / width).astype(np.int64)
+    k = k[(k >= index[0]) & (k <= index[-1])] - index[0] if index.size else k[:0]
+    return np.bincount(k, minlength=index.size).astype(float)
+
+
+def downstream_interval_frames(s: Scenario, rep: Replication, index, width) -> list:
+    """Crime screening, TDIU and response by interval (a job belongs to its arrival interval).
+
+    ``crime``: ``crime_reports``, ``tdiu_allocated`` and ``tdiu_share_of_crime`` of the handled
+    contacts ending in the interval; ``tdiu``: ``reports`` arriving and ``backlog`` (time-average
+    reports waiting for an investigator); ``response``: ``deployments_{I,S,E}`` created,
+    ``backlog`` (time-average deployments waiting for a unit) and
+    ``response_within_target_{I,S,E}`` of the deployments created in the interval, with the
+    horizon KPI's rule for deployments whose result is not yet known.
+    """
+    frames = []
+    if s.outcomes:
+        calls, outcome = rep.calls, rep.outcome
+        crime = np.isin(outcome, (CRIME_TDIU, CRIME_DEPLOY, CRIME_SCREENED_OUT))
+        n = _slot_counts(calls.end, crime, index, width)
+        tdiu = _slot_counts(calls.end, outcome == CRIME_TDIU, index, width)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = tdiu / n
+        frames.append(_long("crime", index, {"crime_reports": n, "tdiu_allocated": tdiu,
+                                             "tdiu_share_of_crime": share}))
+    edges = _interval_edges(s, index, width)
+    if rep.tdiu is not None:
+        jobs = rep.tdiu.records
+        everything = np.ones(len(jobs), bool)
+        frames.append(_long("tdiu", index, {
+            "reports": _slot_counts(jobs.arrival, everything, index, width),
+            "backlog": _time_average(jobs.arrival, jobs.answer, s, edges),
+        }))
+    if rep.response is not None:
+        stage = rep.response
+        jobs, travel = stage.records, stage.extra["travel"][stage.records.caller]
+        reach = jobs.answer + travel - jobs.arrival
+        metrics = {"backlog": _time_average(jobs.arrival, jobs.answer, s, edges)}
+        for g, grade in enumerate(GRADES):
+            target = s.response.targets[grade]
+            mine = jobs.klass == g
+            unknown = np.isnan(jobs.answer) & (s.horizon - jobs.arrival < target)
+            counted = mine & ~unknown
+            metrics[f"deployments_{grade}"] = _slot_counts(jobs.arrival, mine, index, width)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                metrics[f"response_within_target_{grade}"] = (
+                    _slot_counts(jobs.arrival, counted & (reach <= target), index, width)
+                    / _slot_counts(jobs.arrival, counted, index, width))
+        frames.append(_long("response", index, metrics))
     return frames
 
 

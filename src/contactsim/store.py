@@ -35,9 +35,16 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         write(tmp_path)
         with open(tmp_path, "rb+") as handle:
             os.fsync(handle.fileno())
+        tmp_path.chmod(0o666 & ~_umask())  # mkstemp makes 0600; results are for sharing
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_table(directory: Path, stem: str, table: pd.DataFrame, csv: bool = True) -> None:
