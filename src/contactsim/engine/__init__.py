@@ -14,7 +14,7 @@ from contactsim.system import QueueSystem, Records
 
 def run(system: QueueSystem) -> Records:
     """Simulate ``system``; records in the order contacts arrived."""
-    records = Records.empty(system.max_contacts())
+    records = Records.uninitialised(system.max_contacts())
     s = system
     rows = simulate(
         float(s.horizon),
