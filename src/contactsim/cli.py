@@ -12,13 +12,16 @@ from typing import Annotated, Iterable, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from contactsim import experiment
+from contactsim import api, experiment
 from contactsim.config import ConfigError, LoadedConfig, load
-from contactsim.display import summary_view
+from contactsim.display import differences_view, summary_view
+from contactsim.executors import ExecutorSpec
 from contactsim.stages import ENGINES
-from contactsim.store import write_json, write_table
+from contactsim.store import write_table
+from contactsim.sweep import sweep_points
 
 app = typer.Typer(
     add_completion=False,
@@ -36,7 +39,7 @@ SetOpt = Annotated[
 
 
 def _fail(message: str) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -61,29 +64,163 @@ def _progress(label: str):
     return wrap
 
 
+ExecutorOpt = Annotated[str, typer.Option(help="local (process pool) or dask")]
+WorkersOpt = Annotated[
+    Optional[int], typer.Option(min=1, help="worker processes [all cores]; 1 runs in-process")
+]
+SchedulerOpt = Annotated[
+    Optional[str], typer.Option(help="Dask scheduler address tcp://HOST:PORT [a LocalCluster]")
+]
+ResumeOpt = Annotated[bool, typer.Option(help="continue an interrupted run in the same --out")]
+EngineOpt = Annotated[str, typer.Option(help="fast or simpy")]
+ReportOpt = Annotated[bool, typer.Option(help="also write report.html in the output directory")]
+
+
+def _executor(executor: str, workers: int | None, scheduler: str | None) -> ExecutorSpec:
+    try:
+        return ExecutorSpec(executor, workers, scheduler)
+    except ValueError as exc:
+        _fail(f"--executor: {exc}")
+        raise
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        _fail(f"--engine: unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+
+
+def _execute(run, *args, **kwargs):
+    """Run an experiment; a --resume into another experiment's results is a usage error."""
+    try:
+        return run(*args, **kwargs)
+    except experiment.ResumeError as exc:
+        _fail(f"--resume: {exc}")
+        raise
+
+
+def _write_report(out: Path, compare: Path | None = None) -> None:
+    from contactsim.report import write_report  # matplotlib only when asked for
+
+    written = write_report(out, out / "report.html", compare)
+    console.print(f"wrote {written[0]}", highlight=False)
+
+
 @app.command()
 def run(
     config: ConfigArg,
     replications: Annotated[Optional[int], typer.Option(min=1, help="replications")] = None,
     seed: Annotated[Optional[int], typer.Option(min=0, help="root random seed")] = None,
     out: Annotated[Optional[Path], typer.Option(help="output directory [out/NAME]")] = None,
-    engine: Annotated[str, typer.Option(help="fast or simpy")] = "fast",
+    engine: EngineOpt = "fast",
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    report: ReportOpt = False,
     overrides: SetOpt = None,
 ) -> None:
     """Run a scenario and write summary, intervals and manifest to the output directory."""
-    if engine not in ENGINES:
-        _fail(f"--engine: unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    _check_engine(engine)
+    spec = _executor(executor, workers, scheduler)
     loaded = _load(config, overrides, replications=replications, seed=seed)
     scenario = loaded.scenario
     out = out or Path("out") / scenario.name
-    result = experiment.run(scenario, engine=engine, progress=_progress(scenario.name))
-    write_table(out, "summary", result.summary)
-    write_table(out, "intervals", result.intervals)
-    write_table(out, "summary_ci", result.summary_ci)
-    write_json(out, "manifest.json", {**result.manifest, "config_file": str(config)})
+    point = experiment.Point(scenario.name, scenario)
+    result = _execute(experiment.execute, [point], engine=engine, executor=spec, out=out,
+                      resume=resume, progress=_progress(scenario.name))
+    result.manifest["config_file"] = str(config)
+    experiment.save(result, out)
     console.print(summary_view(scenario, result.summary_ci))
     console.print(f"wrote {out}/summary.csv, intervals.csv (+ .parquet), manifest.json "
                   f"in {result.manifest['wall_time_s']:.2f} s", highlight=False)
+    if report:
+        _write_report(out)
+
+
+@app.command()
+def compare(
+    base: ConfigArg,
+    alternatives: Annotated[list[Path], typer.Argument(help="alternative scenario YAML files",
+                                                       show_default=False)],
+    replications: Annotated[Optional[int], typer.Option(min=1, help="replications")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, help="root seed for all [base's]")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="output directory [out/compare-BASE]")] = None,
+    engine: EngineOpt = "fast",
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    report: ReportOpt = False,
+    overrides: SetOpt = None,
+) -> None:
+    """Run scenarios on common random numbers; paired differences against the base with CIs."""
+    _check_engine(engine)
+    spec = _executor(executor, workers, scheduler)
+    try:
+        points = api.comparison_points(base, alternatives, overrides or [], replications, seed)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise
+    out = out or Path("out") / f"compare-{points[0].scenario.name}"
+    outcome = _execute(api.compare_points, points, engine=engine, executor=spec, out=out,
+                       resume=resume, progress=_progress("compare"))
+    experiment.save(outcome.result, out)
+    write_table(out, "differences", outcome.differences)
+    write_table(out, "interval_differences", outcome.interval_differences, csv=False)
+    console.print(differences_view(outcome.differences, points))
+    console.print(f"wrote {out}/differences.csv, interval_differences.parquet, summary.csv",
+                  highlight=False)
+    if report:
+        _write_runs_and_report(outcome.result, points, out)
+
+
+def _write_runs_and_report(result, points, out: Path) -> None:
+    """The report compares two result directories: split the comparison's runs into two."""
+    from contactsim.report import write_report
+
+    dirs = []
+    for point in points[:2]:
+        part = experiment.RunResult(result.summary[result.summary["point"] == point.name],
+                                    result.intervals[result.intervals["point"] == point.name])
+        part.manifest = {**result.manifest, "scenario": point.scenario.name,
+                         "config": point.scenario.model_dump(mode="json")}
+        experiment.save(part, out / point.name)
+        dirs.append(out / point.name)
+    written = write_report(dirs[0], out / "report.html", dirs[1] if len(dirs) > 1 else None)
+    console.print(f"wrote {written[0]}", highlight=False)
+
+
+@app.command()
+def sweep(
+    config: ConfigArg,
+    grid: Annotated[list[str], typer.Option("--grid", help="PATH=V1,V2 or PATH=START:STOP:STEP")],
+    zip_: Annotated[bool, typer.Option("--zip", help="pair grids element-wise, not a product")] = False,
+    replications: Annotated[Optional[int], typer.Option(min=1, help="replications")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, help="root random seed")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="output directory [out/sweep-NAME]")] = None,
+    engine: EngineOpt = "fast",
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = False,
+    overrides: SetOpt = None,
+) -> None:
+    """Run every point of a parameter grid; one long table with the values and the seed."""
+    _check_engine(engine)
+    spec = _executor(executor, workers, scheduler)
+    extra = [f"{k}={v}" for k, v in (("replications", replications), ("seed", seed))
+             if v is not None]
+    try:
+        points = sweep_points(config, grid, list(overrides or []) + extra, zip_)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise
+    out = out or Path("out") / f"sweep-{points[0].scenario.name}"
+    result = _execute(experiment.execute, points, engine=engine, executor=spec, out=out,
+                      resume=resume, progress=_progress(f"sweep ({len(points)} points)"))
+    experiment.save(result, out)
+    console.print(f"{len(points)} points; wrote {out}/summary.csv, summary_ci.csv, intervals",
+                  highlight=False)
 
 
 @app.command()
@@ -127,3 +264,7 @@ def main() -> None:
     except KeyboardInterrupt:
         errors.print("interrupted")
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

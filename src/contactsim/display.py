@@ -66,3 +66,31 @@ def _other_view(rows: dict[tuple[str, str], pd.Series]) -> Table:
 
 def _is_share(metric: str) -> bool:
     return metric in ("occupancy",) or "share" in metric or "within_target" in metric
+
+
+_DIFF_METRICS = ("service_level", "abandon_rate", "asa_s", "offered", "ivr_diverted")
+
+
+def differences_view(differences: pd.DataFrame, points) -> Group:
+    """One table per alternative: base, alternative, paired difference ± CI, independent CI."""
+    tables = []
+    names = {p.name: p.scenario.name for p in points}
+    for alt, rows in differences.groupby("alternative", sort=False):
+        view = Table(title=f"{names.get(alt, alt)} − {names.get('base', 'base')} "
+                           f"(paired on common random numbers, 95% CI)")
+        for title in ("channel", "metric", "base", "alternative", "difference",
+                      "± paired", "± independent"):
+            view.add_column(title, justify="left" if title in ("channel", "metric") else "right")
+        for r in rows.itertuples():
+            if r.channel not in CHANNELS or r.metric not in _DIFF_METRICS:
+                continue
+            fmt = "{:.1%}" if r.metric in ("service_level", "abandon_rate") else "{:,.1f}"
+            view.add_row(r.channel, r.metric, fmt.format(r.base_mean), fmt.format(r.alt_mean),
+                         fmt.format(r.diff_mean), _maybe(fmt, r.paired_half_width),
+                         _maybe(fmt, r.independent_half_width))
+        tables.append(view)
+    return Group(*tables)
+
+
+def _maybe(fmt: str, value: float) -> str:
+    return "–" if value != value else fmt.format(value)
