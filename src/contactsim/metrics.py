@@ -92,12 +92,12 @@ def channel_metrics(scenario: Scenario, calls: Records) -> dict[tuple[str, str],
 
 def _caller_metrics(calls: Records, first: np.ndarray) -> dict[str, float]:
     """Per-caller view: of callers who started on this channel, how many were ever answered."""
-    callers = np.unique(calls.caller[first])
-    answered = np.unique(calls.caller[~np.isnan(calls.answer)])
-    lost = np.isin(callers, answered, invert=True)
+    callers = calls.caller[first]  # one first contact per caller
+    ever_answered = np.zeros(int(calls.caller.max(initial=-1)) + 1, bool)
+    ever_answered[calls.caller[~np.isnan(calls.answer)]] = True
     return {
         "callers": float(callers.size),
-        "callers_answered_share": _ratio(callers.size - lost.sum(), callers.size),
+        "callers_answered_share": _ratio(ever_answered[callers].sum(), callers.size),
     }
 
 
@@ -137,8 +137,8 @@ def pool_metrics(scenario: Scenario, system: QueueSystem, calls: Records) -> dic
     for p, name in enumerate(system.pool_names):
         served = calls.pool == p
         end = np.where(np.isnan(calls.end[served]), hi, calls.end[served])
-        busy = _binned_overlap(calls.answer[served], end, np.ones(served.sum()), lo, hi,
-                               [lo, hi])[0]
+        start = np.clip(calls.answer[served], lo, hi)
+        busy = float((np.clip(end, lo, hi) - start).sum())
         duty = _on_duty_seconds(system, p, lo, hi, [lo, hi])[0]
         out[(f"pool:{name}", "occupancy")] = _ratio(busy, duty)
         out[(f"pool:{name}", "handlers_mean")] = duty / (hi - lo)

@@ -46,8 +46,11 @@ KIND_NAMES = ("shift", "end_service", "abandon", "arrive", "ivr_end")
 
 
 def on_grid(x: np.ndarray) -> np.ndarray:
-    """Round times to the dyadic grid (infinite values stay infinite)."""
-    return np.round(np.asarray(x, dtype=np.float64) * GRID) / GRID
+    """Round times to the dyadic grid (infinite values stay infinite); a new array."""
+    out = np.multiply(x, GRID, dtype=np.float64)
+    np.rint(out, out=out)
+    out /= GRID
+    return out
 
 
 @dataclass(frozen=True)

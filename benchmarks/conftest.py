@@ -1,0 +1,12 @@
+"""Benchmarks are run on demand, never in the default test run:
+
+    pytest benchmarks/ --benchmark-json=results/benchmarks.json
+    python benchmarks/report.py results/benchmarks.json > results/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))

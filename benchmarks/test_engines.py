@@ -1,0 +1,52 @@
+"""(b) The fast engine and the SimPy reference on identical inputs, in one run.
+
+Both engines get the same sampled QueueSystem (one week of configs/met-2018-09.yaml call
+handling: priorities, redial, IVR, shifts) and must return identical records; the report script
+divides their mean times to give the speed-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from contactsim import engine, reference
+from contactsim.config import load
+from contactsim.inputs import sample_inputs
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-09.yaml"
+
+
+@pytest.fixture(scope="module")
+def met_week():
+    scenario = load(CONFIG, ["horizon_days=7", "warmup=0"]).scenario
+    system = sample_inputs(scenario, 0).calls
+    engine.run(system)  # compile outside the timing
+    return system
+
+
+@pytest.fixture(scope="module")
+def expected(met_week):
+    return engine.run(met_week).sorted()
+
+
+def _check(records, expected):
+    got = records.sorted()
+    for name, column in expected.as_dict().items():
+        np.testing.assert_array_equal(getattr(got, name), column)
+
+
+@pytest.mark.benchmark(group="engines: one Met week, identical inputs")
+def test_fast_engine(benchmark, met_week, expected):
+    records = benchmark.pedantic(engine.run, args=(met_week,), rounds=10, warmup_rounds=1)
+    _check(records, expected)
+    benchmark.extra_info["contacts"] = len(records)
+
+
+@pytest.mark.benchmark(group="engines: one Met week, identical inputs")
+def test_simpy_reference(benchmark, met_week, expected):
+    records = benchmark.pedantic(reference.run, args=(met_week,), rounds=3, warmup_rounds=0)
+    _check(records, expected)
+    benchmark.extra_info["contacts"] = len(records)

@@ -1,0 +1,38 @@
+"""One simulated year of Met demand end to end (sampling + engine + metrics), run in its own
+process so that its peak memory (ru_maxrss) is its own.  Prints a JSON line.
+
+    python benchmarks/year.py [CONFIG]
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from contactsim.config import load
+from contactsim.metrics import summary_table
+from contactsim.stages import simulate
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-07.yaml"
+
+
+def main() -> None:
+    config = Path(sys.argv[1]) if len(sys.argv) > 1 else CONFIG
+    small = load(config, ["horizon_days=1", "warmup=0"]).scenario
+    summary_table(simulate(small, 0))  # compile / load the cache outside the timing
+    year = load(config, ["horizon_days=365", "warmup=0", "start_date=2018-01-01"]).scenario
+    started = time.perf_counter()
+    rep = simulate(year, 0)
+    summary = summary_table(rep)
+    wall = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"wall_s": round(wall, 3), "peak_rss_mb": round(peak_mb, 1),
+                      "callers": rep.inputs.calls.n_callers, "contacts": len(rep.calls),
+                      "summary_rows": len(summary)}))
+
+
+if __name__ == "__main__":
+    main()
