@@ -12,8 +12,21 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
+from contactsim.api import Comparison, compare, run, sweep  # noqa: E402
 from contactsim.config import ConfigError, load  # noqa: E402
-from contactsim.experiment import RunResult, run  # noqa: E402
+from contactsim.executors import ExecutorSpec  # noqa: E402
+from contactsim.experiment import RunResult  # noqa: E402
 from contactsim.schema import Scenario  # noqa: E402
 
-__all__ = ["ConfigError", "RunResult", "Scenario", "__version__", "load", "run"]
+__all__ = [
+    "Comparison",
+    "ConfigError",
+    "ExecutorSpec",
+    "RunResult",
+    "Scenario",
+    "__version__",
+    "compare",
+    "load",
+    "run",
+    "sweep",
+]

@@ -108,8 +108,8 @@ def _merge(groups: list[Group]):
         [np.full(g.arrival.size, k, np.int64) for k, g in enumerate(groups)]
     ) if groups else np.zeros(0, np.int64)
     order = np.argsort(arrival, kind="stable")
-    channel = np.array([g.channel for g in groups], np.int64)[group_of[order]] if groups else (
-        np.zeros(0, np.int64)
+    channel = np.array([g.channel for g in groups], np.int8)[group_of[order]] if groups else (
+        np.zeros(0, np.int8)
     )
     return order, channel, arrival[order], group_of[order]
 
@@ -140,12 +140,12 @@ class _Drawer:
         return out
 
     def outcomes(self) -> np.ndarray:
-        out = np.full((len(CHANNELS), self.n), -1, np.int64)
+        out = np.full((len(CHANNELS), self.n), -1, np.int8)
         for c, name in enumerate(CHANNELS):
             shares = outcome_shares(self.scenario, name)
             out[c] = self.per_caller(
                 "outcome", name, lambda size, rng: rng.choice(7, size=size, p=shares), -1,
-                np.int64,
+                np.int8,
             )
         return out
 
@@ -276,11 +276,11 @@ def _patience(scenario: Scenario, draw: _Drawer) -> np.ndarray:
 def _ivr(scenario: Scenario, draw: _Drawer):
     ivr = scenario.ivr
     if not ivr.enabled:
-        return np.zeros(draw.n, np.int64), np.zeros(draw.n)
+        return np.zeros(draw.n, np.int8), np.zeros(draw.n)
     shares = np.array([ivr.routed, ivr.divert_online, ivr.divert_other, ivr.hang_up])
     path = draw.per_caller(
         "ivr_path", "101", lambda k, rng: rng.choice(4, size=k, p=shares / shares.sum()), 0,
-        np.int64,
+        np.int8,
     )
     menu = ivr.menu_time.sampler()
     time = on_grid(draw.per_caller("ivr_time", "101", lambda k, rng: menu.sample(k, rng=rng), 0))
@@ -293,7 +293,7 @@ def _redials(scenario: Scenario, draw: _Drawer, channel: np.ndarray):
     redial = [s.redial if s else None for s in specs]
     max_attempts = max([r.max_attempts for r in redial if r] + [1])
     n = draw.n
-    switch = np.arange(len(CHANNELS))[channel] if n else np.zeros(0, np.int64)
+    switch = channel.copy()
     for c, r in enumerate(redial):
         if r is None or not r.switch:
             continue
@@ -302,12 +302,12 @@ def _redials(scenario: Scenario, draw: _Drawer, channel: np.ndarray):
         chosen = draw.per_caller(
             "redial_channel", CHANNELS[c],
             lambda k, rng, t=targets, p=probs: np.asarray(t)[rng.choice(len(t), k, p=p)], c,
-            np.int64,
+            np.int8,
         )
         switch = np.where(channel == c, chosen, switch)
     prob = np.array([r.probability if r else 0.0 for r in redial])
     limit = np.array([r.max_attempts if r else 1 for r in redial])[channel] - 1
-    redials = np.zeros(n, np.int64)
+    redials = np.zeros(n, np.int8)
     going = np.ones(n, bool)
     for k in range(max_attempts - 1):
         u = draw.per_caller(f"redial_decision{k}", None, lambda size, rng: rng.random(size), 1.0)

@@ -53,6 +53,23 @@ def on_grid(x: np.ndarray) -> np.ndarray:
     return out
 
 
+_DTYPES = {
+    "arrival": np.float64,
+    "klass": np.int8,
+    "patience": np.float64,
+    "service": np.float64,
+    "variant": np.int64,
+    "serves": np.int64,
+    "routing": np.int64,
+    "roster": np.int64,
+    "ivr_path": np.int8,
+    "ivr_time": np.float64,
+    "redials": np.int8,
+    "redial_class": np.int8,
+    "redial_delay": np.float64,
+}
+
+
 @dataclass(frozen=True)
 class QueueSystem:
     """One run's worth of sampled inputs for a multi-class, multi-pool queue with shifts."""
@@ -79,6 +96,13 @@ class QueueSystem:
     pool_names: tuple[str, ...]
 
     def __post_init__(self) -> None:
+        # One dtype per field, whoever builds the system: the compiled engine then has a single
+        # signature, and per-caller codes take one byte each.
+        for name, dtype in _DTYPES.items():
+            value = getattr(self, name)
+            if not (isinstance(value, np.ndarray) and value.dtype == dtype
+                    and value.flags.c_contiguous):
+                object.__setattr__(self, name, np.ascontiguousarray(value, dtype=dtype))
         if self.ivr_class >= 0 and self.divert_class == self.ivr_class:
             raise ValueError("an IVR diversion cannot lead back into the IVR's own class")
         if self.max_attempts < 1 or self.redial_delay.shape[0] < max(self.max_attempts - 1, 1):
