@@ -5,10 +5,14 @@
 Parallel arrays of primitives keep the heap in three contiguous buffers that numba compiles to
 plain loads and stores; sifting moves a hole instead of swapping, as ``heapq`` does.
 
-Removing the root is *deferred*: the loop marks it consumed (``state[PENDING] = 1``) and the next
+Removing the root is *deferred*: the loop marks it consumed (``pending = True``) and the next
 insertion simply overwrites the root and sifts down once (``heapq.heapreplace``), instead of a
 sift-down for the pop and a sift-up for the push.  In a busy call centre almost every service
 completion schedules the next one, so this halves the heap work.
+
+The heap's size and pending flag are plain scalars threaded through the calls (the functions
+return the new values) rather than fields of a state array: a value in memory would have to be
+reloaded after every store to any other integer array it might alias.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import numpy as np
 from numba import njit
 
 KIND_STRIDE = np.int64(2**58)
-SIZE, PENDING = 0, 1  # indices into the heap's state array
 
 
 @njit(cache=True, inline="always")
@@ -58,20 +61,15 @@ def _sift_up(ht, hk, hp, i, t, key, payload):
 
 
 @njit(cache=True, inline="always")
-def settle(ht, hk, hp, state):
-    """Carry out a deferred removal of the root, if any; after this ht[0] is the next event."""
-    if state[PENDING]:
-        state[PENDING] = 0
-        n = state[SIZE] - 1
-        state[SIZE] = n
+def settle(ht, hk, hp, n, pending):
+    """Carry out a deferred removal of the root, if any; returns the new size.
+
+    Afterwards ``ht[0]`` is the next event and nothing is pending."""
+    if pending:
+        n -= 1
         if n > 0:
             _sift_down(ht, hk, hp, n, ht[n], hk[n], hp[n])
-
-
-@njit(cache=True, inline="always")
-def consume_root(state):
-    """Mark the root as taken; it is removed by the next schedule() or settle()."""
-    state[PENDING] = 1
+    return n
 
 
 @njit(cache=True)
@@ -83,16 +81,16 @@ def grown(a, room):
 
 
 @njit(cache=True, inline="always")
-def schedule(ht, hk, hp, state, t, key, payload):
-    """Insert an event.  The caller guarantees room (see ``grown``): never reallocating here
-    keeps the arrays' reference counts out of the hot path."""
-    if state[PENDING]:
-        state[PENDING] = 0
-        _sift_down(ht, hk, hp, state[SIZE], t, key, payload)
-        return
-    n = state[SIZE]
+def schedule(ht, hk, hp, n, pending, t, key, payload):
+    """Insert an event; returns the new size and pending flag (False: nothing is pending).
+
+    The caller guarantees room (see ``grown``): never reallocating here keeps the arrays'
+    reference counts out of the hot path."""
+    if pending:
+        _sift_down(ht, hk, hp, n, t, key, payload)
+        return n, False
     _sift_up(ht, hk, hp, n, t, key, payload)
-    state[SIZE] = n + 1
+    return n + 1, False
 
 
 @njit(cache=True, inline="always")

@@ -26,16 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from contactsim.engine.heap import (
-    KIND_STRIDE,
-    SIZE,
-    consume_root,
-    grown,
-    int_pop,
-    int_push,
-    schedule,
-    settle,
-)
+from contactsim.engine.heap import KIND_STRIDE, grown, int_pop, int_push, schedule, settle
 
 SHIFT, END_SERVICE, ABANDON, ARRIVE, IVR_END = 0, 1, 2, 3, 4
 IN_SYSTEM, COMPLETED, ABANDONED, DIVERTED_ONLINE, DIVERTED_OTHER, IVR_HANGUP = 0, 1, 2, 3, 4, 5
@@ -98,7 +89,8 @@ def simulate(
     ht = np.empty(0, np.float64)
     hk = np.empty(0, np.int64)
     hp = np.empty(0, np.int64)
-    hs = np.zeros(2, np.int64)
+    hn = 0  # heap size
+    pending = False  # the root was taken and awaits removal
 
     # FIFO per class: ring buffers (power-of-two size) of (record row, give-up time)
     qrow = np.empty((n_classes, 1024), np.int64)
@@ -132,11 +124,12 @@ def simulate(
 
     while True:
         # --- the earliest of: roster boundary, heap top, next first attempt ---
-        settle(ht, hk, hp, hs)
-        if hs[SIZE] + room > ht.size:
+        hn = settle(ht, hk, hp, hn, pending)
+        pending = False
+        if hn + room > ht.size:
             ht, hk, hp = grown(ht, room), grown(hk, room), grown(hp, room)
         source = 0  # 0 heap, 1 first attempt, 2 roster boundary
-        if hs[SIZE] > 0:
+        if hn > 0:
             t, key = ht[0], hk[0]
         else:
             t, key = np.inf, np.int64(0)
@@ -163,7 +156,7 @@ def simulate(
                         break
                     slot = idle[p, 0]
                     n_idle[p] = int_pop(idle, p, n_idle[p])
-                    _start(row, p, slot, t, horizon, ht, hk, hp, hs, service,
+                    hn, pending = _start(row, p, slot, t, horizon, ht, hk, hp, hn, pending, service,
                                         variant, per_caller, r_caller, r_attempt, r_klass,
                                         r_answer, r_pool, r_handler)
             boundary += 1
@@ -176,7 +169,7 @@ def simulate(
         else:
             kind = key // KIND_STRIDE
             payload = hp[0]
-            consume_root(hs)
+            pending = True
             if kind == ARRIVE:  # a redial or an online report made after an IVR diversion
                 ident = key - kind * KIND_STRIDE
                 caller, attempt, cls = ident // per_caller, ident % per_caller, payload
@@ -192,7 +185,7 @@ def simulate(
             r_queue[row], r_answer[row], r_end[row] = np.nan, np.nan, np.nan
             r_pool[row], r_handler[row] = -1, -1
             if cls == ivr_class:
-                schedule(ht, hk, hp, hs, t + ivr_time[caller],
+                hn, pending = schedule(ht, hk, hp, hn, pending, t + ivr_time[caller],
                                       IVR_END * KIND_STRIDE + caller * per_caller + attempt, row)
                 continue
         elif kind == IVR_END:
@@ -203,7 +196,7 @@ def simulate(
                 if path == 1:
                     r_status[row] = DIVERTED_ONLINE
                     if divert_class >= 0:
-                        schedule(ht, hk, hp, hs, t,
+                        hn, pending = schedule(ht, hk, hp, hn, pending, t,
                                               arrive_key + caller * per_caller + attempt + 1,
                                               divert_class)
                 elif path == 2:
@@ -217,7 +210,7 @@ def simulate(
             if slot < on_duty[p]:
                 nxt = _take_waiting(p, t, serves, qrow, qgive, qhead, qcount, r_end, r_status)
                 if nxt >= 0:
-                    _start(nxt, p, slot, t, horizon, ht, hk, hp, hs, service,
+                    hn, pending = _start(nxt, p, slot, t, horizon, ht, hk, hp, hn, pending, service,
                                         variant, per_caller, r_caller, r_attempt, r_klass,
                                         r_answer, r_pool, r_handler)
                     continue
@@ -228,7 +221,7 @@ def simulate(
                 r_status[row], r_end[row] = ABANDONED, t
                 t_redial = t + redial_delay[attempt, caller]
                 if t_redial < horizon:
-                    schedule(ht, hk, hp, hs, t_redial,
+                    hn, pending = schedule(ht, hk, hp, hn, pending, t_redial,
                                           arrive_key + caller * per_caller + attempt + 1,
                                           redial_class[caller])
             continue
@@ -243,7 +236,7 @@ def simulate(
             if n_idle[p] > 0 and idle[p, 0] < on_duty[p]:
                 slot = idle[p, 0]
                 n_idle[p] = int_pop(idle, p, n_idle[p])
-                _start(row, p, slot, t, horizon, ht, hk, hp, hs, service, variant,
+                hn, pending = _start(row, p, slot, t, horizon, ht, hk, hp, hn, pending, service, variant,
                                     per_caller, r_caller, r_attempt, r_klass, r_answer, r_pool,
                                     r_handler)
                 answered = True
@@ -257,7 +250,7 @@ def simulate(
         qrow[cls, k], qgive[cls, k] = row, give_up
         qcount[cls] += 1
         if attempt < redials[caller] and give_up < horizon:
-            schedule(ht, hk, hp, hs, give_up,
+            hn, pending = schedule(ht, hk, hp, hn, pending, give_up,
                                   ABANDON * KIND_STRIDE + caller * per_caller + attempt, row)
 
     _settle_queues(horizon, qrow, qgive, qhead, qcount, r_end, r_status)
@@ -265,16 +258,17 @@ def simulate(
 
 
 @njit(cache=True, inline="always")
-def _start(row, p, slot, t, horizon, ht, hk, hp, hs, service, variant, per_caller,
+def _start(row, p, slot, t, horizon, ht, hk, hp, hn, pending, service, variant, per_caller,
            r_caller, r_attempt, r_klass, r_answer, r_pool, r_handler):  # fmt: skip
     """Handler ``slot`` of pool ``p`` takes contact ``row`` now; schedule the end of the call."""
     r_answer[row], r_pool[row], r_handler[row] = t, p, slot
     caller = r_caller[row]
     done = t + service[variant[p, r_klass[row]], caller]
     if done < horizon:
-        schedule(ht, hk, hp, hs, done,
+        hn, pending = schedule(ht, hk, hp, hn, pending, done,
                               END_SERVICE * KIND_STRIDE + caller * per_caller + r_attempt[row],
                               row)
+    return hn, pending
 
 
 @njit(cache=True)
