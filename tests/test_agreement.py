@@ -36,7 +36,7 @@ How long
     budget is not compared (reported in the failure message's table, never silently passed).
 
 Multiple comparisons
-    The default grid makes ~100 comparisons and the slow grid ~700.  With a 99% interval each,
+    The default grid makes ~100 comparisons and the slow grid ~570.  With a 99% interval each,
     about 1 in 100 falls outside by chance, and the KPIs of one case move together (a replication
     with a few more arrivals waits more, answers fewer in target and is busier), so "every KPI
     inside its own 99% interval" fails for many seeds even when the simulator is exact, and
@@ -363,7 +363,7 @@ DEFAULT_GRID = [
 DEFAULT_RUN = {"replications": 12, "min_calls": 15_000, "max_calls": 60_000}
 SLOW_GRID = [
     *(Case(n, rho, patience)
-      for patience in (60.0, 300.0, 900.0)
+      for patience in (60.0, 300.0)
       for n in (1, 2, 5, 10, 20, 50, 100, 200, 500)
       for rho in (0.5, 0.7, 0.9, 1.0, 1.1, 1.3)),
     *(Case(n, rho, math.inf)
@@ -371,7 +371,7 @@ SLOW_GRID = [
       for rho in (0.5, 0.7, 0.8, 0.9, 0.95)),
 ]
 
-SLOW_RUN = {"replications": 20, "min_calls": 20_000, "max_calls": 600_000}
+SLOW_RUN = {"replications": 16, "min_calls": 20_000, "max_calls": 300_000}
 
 
 def test_birth_death_variance_matches_mm1_formula():

@@ -257,6 +257,119 @@ def report(
                   highlight=False)
 
 
+@app.command()
+def staff(
+    config: ConfigArg,
+    target: Annotated[Optional[list[str]], typer.Option(
+        "--target", help="CHANNEL=LEVEL@TIME, e.g. 999=0.90@10s or 101=90%@30s (repeatable)",
+    )] = None,
+    write_roster: Annotated[Optional[Path], typer.Option(
+        "--write-roster", help="write a config that extends CONFIG with the proposed rosters",
+    )] = None,
+    replications: Annotated[Optional[int], typer.Option(
+        min=2, help="replications of every simulation [10]")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="directory for roster.csv, intervals.csv, summary.csv [out/NAME-staff]")] = None,
+    overrides: SetOpt = None,
+) -> None:
+    """The fewest handlers per pool and interval meeting service-level targets: Erlang A per
+    interval, and the simulation-based iterative staffing algorithm, verified with CIs."""
+    from contactsim import staffing
+
+    loaded = _load(config, overrides)
+    try:
+        targets = staffing.resolve_targets(loaded.scenario, list(target or []))
+    except staffing.TargetError as exc:
+        _fail(str(exc))
+        return
+    if write_roster is not None and write_roster.is_dir():
+        _fail(f"--write-roster: {write_roster} is a directory; give a file name like staffed.yaml")
+    result = staffing.staff(loaded.scenario, targets, replications or 10,
+                            log=lambda message: errors.print(message, highlight=False))
+    written = staffing.write_outputs(result, out or Path("out") / f"{loaded.scenario.name}-staff")
+    for view in staffing.views(result):
+        console.print(view)
+    console.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False)
+    if write_roster is not None:
+        path = staffing.write_roster(result, config, write_roster, list(overrides or []))
+        console.print(f"wrote {path}: run it with `contactsim run {path}`", highlight=False)
+
+
+@app.command()
+def calibrate(
+    config: ConfigArg,
+    observed: Annotated[Path, typer.Option(help="observed KPIs (configs/observed/*.yaml)")],
+    fit: Annotated[list[str], typer.Option(help="PARAM or PARAM=LOW:HIGH to fit (repeatable)")],
+    replications: Annotated[int, typer.Option(min=1, help="replications per evaluation")] = 5,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="fitted config to write [CONFIG-fitted.yaml]")] = None,
+    method: Annotated[str, typer.Option(help="least-squares, nelder-mead or grid")] = (
+        "least-squares"),
+    budget: Annotated[int, typer.Option(min=2, help="most simulator evaluations")] = 150,
+    starts: Annotated[int, typer.Option(min=0, help="extra Latin-hypercube starting points "
+                                        "(multi-start)")] = 2,
+    kpi: Annotated[Optional[list[str]], typer.Option(
+        help="fit only these observed KPIs (their keys; repeatable) [all]")] = None,
+    overrides: SetOpt = None,
+) -> None:
+    """Fit parameters so the simulated KPIs match observed ones (common random numbers)."""
+    from contactsim import calibrate as cal
+
+    loaded = _load(config, overrides)
+    try:
+        obs = cal.read_observed(observed)
+        if kpi:
+            obs = obs.subset(kpi)
+        params = [cal.parse_fit(spec, loaded.scenario) for spec in fit]
+        cal.check_counts(params, obs.targets)
+    except cal.CalibrationError as exc:
+        _fail(str(exc))
+        raise
+    output = output or config.with_name(config.stem + "-fitted.yaml")
+    command = " ".join(["contactsim calibrate"] + [Path(a).as_posix() if "/" in a else a
+                                                   for a in sys.argv[2:]])
+    try:
+        result = cal.calibrate(config, obs, params, replications=replications,
+                               overrides=overrides or [], method=method, budget=budget,
+                               starts=starts, progress=lambda n, c: errors.print(
+                                   f"  evaluation {n}: cost {c:.4g}", highlight=False))
+    except cal.CalibrationError as exc:
+        _fail(str(exc))
+        raise
+    cal.write_fitted(result, output, command)
+    console.print("\n".join(cal.summary_lines(result)), highlight=False, markup=False)
+    console.print(f"wrote {output} ({result.evaluations} evaluations, "
+                  f"{result.runtime_s:.0f} s)", highlight=False)
+
+
+@app.command()
+def reproduce(
+    report: Annotated[Path, typer.Option(help="report to write")] = Path(
+        "results/reproduction.md"),
+    fitted: Annotated[Path, typer.Option(help="fitted July config to write")] = Path(
+        "configs/met-2018-07-fitted.yaml"),
+    replications: Annotated[int, typer.Option(min=2, help="replications per prediction")] = 20,
+    fit_replications: Annotated[int, typer.Option(min=2, help="replications per fit "
+                                                  "evaluation")] = 5,
+    sensitivity: Annotated[bool, typer.Option(help="run the sensitivity analysis")] = True,
+    mechanism: Annotated[bool, typer.Option(help="run the mechanism check")] = True,
+    overrides: SetOpt = None,
+) -> None:
+    """Calibrate July 2018, predict September 2018 with the IVR, write results/reproduction.md."""
+    from contactsim import reproduce as rp
+
+    settings = rp.Settings(report=report, fitted=fitted, replications=replications,
+                           fit_replications=fit_replications, sensitivity=sensitivity,
+                           mechanism=mechanism, overrides=list(overrides or []),
+                           command=" ".join(["contactsim reproduce"] + sys.argv[2:]))
+    for path in (settings.config, settings.september, settings.observed_july):
+        if not path.is_file():
+            _fail(f"{path}: file not found (run from a clone of the repository)")
+    result = rp.run(settings, lambda message: errors.print(f"  {message}", highlight=False))
+    console.print(f"wrote {report} and {fitted} in {result.runtime_s / 60:.1f} min",
+                  highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
