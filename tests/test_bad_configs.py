@@ -35,17 +35,14 @@ MET = CONFIGS / "met-2018-07.yaml"
 CLI_RUN = ["negative-volume", "unknown-key-nested", "python-object-tag", "circular-a",
            "inherits-bad-parent", "roster-weekly-hourly-counts", "ivr-shares-above-one",
            "not-utf8"]
-CLI_VALIDATE = ["duplicate-key", "target-in-parsecs", "markup-in-key"]
-CLI_KNOWN_BUGS = {
-    "markup-in-key": "cli._fail prints the message as rich markup: '[/]' raises MarkupError "
-                     "(fix: rich.markup.escape(message) in cli.py)",
-}
+CLI_VALIDATE = ["duplicate-key", "target-in-parsecs", "markup-in-key", "emoji-code-in-key"]
+CLI_KNOWN_BUGS: dict[str, str] = {}
 
 # (--set, field path, fragment of the message)
 OVERRIDES = [
     ("channels.101.daily_volume=-5", "channels.101.daily_volume",
      "expected a number >= 0 (got -5)"),
-    ("ivr.divert_online=abc", "ivr.divert_online", "expected a number (got text 'abc'"),
+    ("ivr.divert_online=abc", "ivr.divert_online", "expected a number (got 'abc')"),
     ("nosuchkey=1", "nosuchkey", "unknown key 'nosuchkey'"),
     ("channels.10l.daily_volume=5", "channels.10l", "did you mean '101'?"),
     ("handling.999={dist: lognormal, mean: 6min}", "handling.999.cv", "required field is missing"),
@@ -56,8 +53,8 @@ OVERRIDES = [
      "expected at least 1 item (got 0)"),
     ("pools.call_handlers.roster.shifts.0.handlers=5", "pools.call_handlers.roster.shifts",
      "set the whole list instead"),
-    ("outcomes.999.resolved=0.4", "outcomes.999", "expected outcome shares summing to 1"),
-    ("warmup=9d", "warmup", "expected less than the horizon"),
+    ("outcomes.999.resolved=0.99", "outcomes.999", "expected outcome shares summing to 1"),
+    ("warmup=3660d", "warmup", "expected less than the horizon"),
     ("replications=0", "replications", "expected a number >= 1 (got 0)"),
     ("name=", "name", "required field is missing"),
     ("start_date=2018-02-30", "start_date", "expected a date YYYY-MM-DD"),
@@ -156,3 +153,12 @@ def test_the_command_line_refuses_a_bad_override(override, path, fragment, cli):
     done, work = cli[f"set:{override}"]
     line = assert_refused_cleanly(done, work)
     assert line.startswith(f"error: --set: {path}: ") and fragment in line
+
+
+@pytest.mark.parametrize("name", ["missing.yaml", ".", "nul\0byte.yaml", "x" * 5000],
+                         ids=["missing", "directory", "nul-byte", "name-too-long"])
+def test_a_path_that_is_not_a_readable_file_is_refused(tmp_path, name):
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path / name)
+    assert info.value.message in ("file not found", "expected a config file (got a directory)") \
+        or info.value.message.startswith("cannot read file")

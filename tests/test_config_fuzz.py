@@ -2,8 +2,9 @@
 
 Each example takes one of the bundled configs (merged: what ``load`` validates), breaks it one to
 three times — a key deleted, a value of the wrong type, a random number, text, null, list or
-mapping at a random place, a number negated, a random key added, shares that no longer sum to 1,
-the YAML text itself corrupted, or the change given as a ``--set`` override — and asserts that
+mapping at a random place, a number negated or scaled, a random key added, shares that no
+longer sum to 1, the YAML text itself corrupted, or the change given as a ``--set`` override —
+and asserts that
 ``load`` returns a Scenario or raises ConfigError with a one-line message that names a field
 path (or, for a file no longer YAML, its line).  Any other exception fails the test.
 
@@ -13,8 +14,10 @@ The settings are fixed (derandomize) so every run tries the same examples.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
+import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -28,14 +31,15 @@ from hypothesis import strategies as st
 from contactsim.config import ConfigError, load
 from contactsim.schema import Scenario
 
-BUNDLED = ["met-2018-07.yaml", "met-2018-09.yaml", "examples/erlang-a.yaml",
-           "examples/erlang-c.yaml", "examples/skills.yaml", "examples/two-class.yaml"]
+BUNDLED = sorted(str(p.relative_to(CONFIGS)) for p in [*CONFIGS.glob("*.yaml"),
+                                                        *CONFIGS.glob("examples/*.yaml")])
 BASES = {name: load(CONFIGS / name).raw for name in BUNDLED}
 SHARE_BLOCKS = ("outcomes", "crime_screening", "ivr", "redial")
 SETTINGS = settings(max_examples=200, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 OUTCOMES: Counter = Counter()  # accepted / refused, for summarise.py
 WORK = Path(tempfile.mkdtemp(prefix="contactsim-fuzz-"))
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)
 
 # Values that are wrong in interesting ways somewhere in a config
 TRICKY = ["15min", "-5s", "10 parsecs", "1e400s", "07:00", "25:00", "2018-02-30", "", " ",
@@ -107,8 +111,8 @@ def mutated_configs(draw) -> tuple[str, Any, list[str]]:
     steps = []
     for _ in range(draw(st.integers(1, 3))):
         paths = _paths(raw)
-        kind = draw(st.sampled_from(["delete", "replace", "negate", "retype", "add", "shares",
-                                     "override", "text"]))
+        kind = draw(st.sampled_from(["delete", "replace", "negate", "nudge", "retype", "add",
+                                     "shares", "override", "text"]))
         path = draw(st.sampled_from(paths)) if paths else ()
         steps.append((kind, path))
         if not path and kind not in ("add", "override", "text"):
@@ -118,12 +122,14 @@ def mutated_configs(draw) -> tuple[str, Any, list[str]]:
             del parent[path[-1]]
         elif kind == "replace":
             _set(raw, path, draw(values))
-        elif kind == "negate":
+        elif kind in ("negate", "nudge"):  # nudge: a plausible value, often still valid
             numbers = [p for p in paths if isinstance(_get(raw, p), (int, float))
                        and not isinstance(_get(raw, p), bool)]
             if numbers:
                 target = draw(st.sampled_from(numbers))
-                _set(raw, target, -_get(raw, target) or -1)
+                value = _get(raw, target)
+                factor = -1 if kind == "negate" else draw(st.sampled_from([0, 0.5, 2, 1000]))
+                _set(raw, target, type(value)(value * factor) or factor)
         elif kind == "retype":
             _set(raw, path, _retyped(_get(raw, path)))
         elif kind == "add":

@@ -29,7 +29,7 @@ app = typer.Typer(
     help="Simulate police contact handling: 999, 101 and online, IVR, handlers, TDIU, response.",
 )
 console = Console(width=max(Console().width, 110))
-errors = Console(stderr=True)
+errors = Console(stderr=True, emoji=False)
 
 ConfigArg = Annotated[Path, typer.Argument(help="scenario YAML file", show_default=False)]
 SetOpt = Annotated[

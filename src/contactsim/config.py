@@ -62,7 +62,7 @@ def _display(path: Path) -> str:
     """A file as messages name it: relative to the working directory if it is inside it."""
     try:
         return str(path.relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError):  # outside it, or the working directory is gone
         return str(path)
 
 
@@ -213,6 +213,8 @@ def read_yaml(path: Path, source: str | None = None) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise ConfigError(source, "", f"cannot read file ({exc.strerror})") from None
+    except ValueError as exc:  # a NUL byte in the name
+        raise ConfigError(source, "", f"cannot read file ({exc})") from None
     data = _parse_yaml(text, source)
     if data is None:
         data = {}
@@ -256,9 +258,23 @@ def _set_provenance(prov: Provenance, at: tuple[str, ...], source: str) -> None:
     prov[at] = source
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL byte in it
+        return False
+
+
+def _absolute(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, ValueError):  # read_yaml will say what is wrong with it
+        return path.absolute()
+
+
 def _resolve(path: Path, chain: tuple[Path, ...], prov: Provenance) -> dict[str, Any]:
     """The raw mapping of ``path`` merged over the files it extends."""
-    path = path.resolve()
+    path = _absolute(path)
     source = _display(path)
     if path in chain:
         cycle = " -> ".join(_display(p) for p in chain + (path,))
@@ -273,10 +289,10 @@ def _resolve(path: Path, chain: tuple[Path, ...], prov: Provenance) -> dict[str,
             raise ConfigError(source, "extends", f"expected the path of another config file "
                                                  f"(got {_show(parent)})")
         parent_path = path.parent / parent
-        if not parent_path.is_file():
+        if not _is_file(parent_path):
             raise ConfigError(source, "extends", f"expected an existing config file, relative "
-                                                 f"to this one (got {parent!r}: "
-                                                 f"{_display(parent_path.resolve())} not found)")
+                                                 f"to this one (got {_show(parent)}: not "
+                                                 f"found)")
         base = _resolve(parent_path, chain + (path,), prov)
     return _merge(base, data, source, prov, ())
 
@@ -446,7 +462,7 @@ def _message(error: dict, raw: dict, path: tuple[str, ...]) -> str:
     if kind == "extra_forbidden":
         model = _model_at(path[:-1], raw)
         valid = list(model.model_fields) if model else []
-        return f"unknown key '{path[-1]}'; " + (
+        return f"unknown key {_show(path[-1])}; " + (
             _did_you_mean(path[-1], valid) if valid else "not a known field")
     if kind == "missing":
         model = _model_at(path[:-1], raw)
@@ -479,13 +495,29 @@ def _message(error: dict, raw: dict, path: tuple[str, ...]) -> str:
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern"))
         return f"expected {PATTERN_MEANING.get(pattern, f'text matching {pattern}')}{got}"
-    if kind in ("model_type", "model_attributes_type") and len(_models(_types_at(path, raw)[0])) > 1:
+    distribution = len(_models(_types_at(path, raw)[0])) > 1
+    if kind in ("model_type", "model_attributes_type") and distribution:
         return f"expected a distribution, e.g. {{dist: exponential, mean: 5min}}{got}"
     if kind in _EXPECTED:
-        if isinstance(value, str) and kind.split("_")[0] in ("float", "int", "bool"):
+        octal = re.fullmatch(r"([-+]?)0+([0-9_]*)", value) if isinstance(value, str) and len(
+            value.lstrip("+-")) > 1 else None
+        if octal:  # YAML 1.1 would read 010 as 8; it is refused rather than misread
+            return (f"{_EXPECTED[kind]} (got {value!r}: YAML does not read a number with a "
+                    f"leading 0; write {octal.group(1)}{octal.group(2) or 0})")
+        if isinstance(value, str) and _looks_like_a_number_or_bool(value):
             return f"{_EXPECTED[kind]} (got text {value!r}; write it without quotes)"
         return _EXPECTED[kind] + got
     return error["msg"] + got
+
+
+def _looks_like_a_number_or_bool(text: str) -> bool:
+    if text.strip().lower() in ("true", "false", "yes", "no"):
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _source_of(path: tuple[str, ...], prov: Provenance, top: str) -> str:
@@ -537,7 +569,7 @@ def load(path: str | Path, overrides: typing.Sequence[str] = ()) -> LoadedConfig
     raw = _resolve(path, (), prov)
     for text in overrides:
         raw = apply_override(raw, text, prov)
-    top = _display(path.resolve())
+    top = _display(_absolute(path))
     try:
         scenario = Scenario.model_validate(raw)
     except pydantic.ValidationError as exc:

@@ -157,6 +157,10 @@ def fuzz() -> tuple[int, int, int, str]:
     return (sum(fz.OUTCOMES.values()), fz.OUTCOMES["accepted"], fz.OUTCOMES["refused"], failure)
 
 
+def count(outcomes: dict[str, tuple[str, str]], outcome: str) -> int:
+    return sum(1 for o, _ in outcomes.values() if o == outcome)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cli", action="store_true", help="also run the CLI on every case")
@@ -178,7 +182,6 @@ def main() -> int:
                 print(f"{name} [{how}]: {o}: {d}")
             elif args.verbose and how == "load":
                 print(f"{name}: {d}")
-    count = lambda outcomes, o: sum(1 for x, _ in outcomes.values() if x == o)
     run, accepted, refused, failure = (0, 0, 0, "") if args.no_fuzz else fuzz()
     rows = [
         ("bad configs tried", len(all_cases)),
