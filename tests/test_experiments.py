@@ -116,3 +116,10 @@ def test_resume_refuses_results_of_another_experiment(tmp_path):
                            capture_output=True, text=True)
     assert other.returncode == 2
     assert "different experiment" in other.stderr
+
+
+def test_cli_engine_names_match_the_engines():
+    from contactsim.cli import ENGINES as CLI_ENGINES
+    from contactsim.stages import ENGINES
+
+    assert tuple(ENGINES) == CLI_ENGINES

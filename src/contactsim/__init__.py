@@ -12,11 +12,27 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-from contactsim.api import Comparison, compare, run, sweep  # noqa: E402
 from contactsim.config import ConfigError, load  # noqa: E402
-from contactsim.executors import ExecutorSpec  # noqa: E402
-from contactsim.experiment import RunResult  # noqa: E402
 from contactsim.schema import Scenario  # noqa: E402
+
+# The simulation API pulls in numba, pandas and scipy: import it on first use, so that
+# `contactsim validate` and config errors answer without paying for it.
+_LAZY = {
+    "Comparison": "contactsim.api",
+    "compare": "contactsim.api",
+    "run": "contactsim.api",
+    "sweep": "contactsim.api",
+    "ExecutorSpec": "contactsim.executors",
+    "RunResult": "contactsim.experiment",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'contactsim' has no attribute {name!r}")
 
 __all__ = [
     "Comparison",

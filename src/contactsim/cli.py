@@ -15,13 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from contactsim import api, experiment
 from contactsim.config import ConfigError, LoadedConfig, load
-from contactsim.display import differences_view, summary_view
 from contactsim.executors import ExecutorSpec
-from contactsim.stages import ENGINES
-from contactsim.store import write_table
-from contactsim.sweep import sweep_points
+
+ENGINES = ("fast", "simpy")  # contactsim.stages.ENGINES, without importing the engines
 
 app = typer.Typer(
     add_completion=False,
@@ -91,6 +88,8 @@ def _check_engine(engine: str) -> None:
 
 def _execute(run, *args, **kwargs):
     """Run an experiment; a --resume into another experiment's results is a usage error."""
+    from contactsim import experiment
+
     try:
         return run(*args, **kwargs)
     except experiment.ResumeError as exc:
@@ -120,6 +119,9 @@ def run(
     overrides: SetOpt = None,
 ) -> None:
     """Run a scenario and write summary, intervals and manifest to the output directory."""
+    from contactsim import experiment
+    from contactsim.display import summary_view
+
     _check_engine(engine)
     spec = _executor(executor, workers, scheduler)
     loaded = _load(config, overrides, replications=replications, seed=seed)
@@ -154,6 +156,10 @@ def compare(
     overrides: SetOpt = None,
 ) -> None:
     """Run scenarios on common random numbers; paired differences against the base with CIs."""
+    from contactsim import api, experiment
+    from contactsim.display import differences_view
+    from contactsim.store import write_table
+
     _check_engine(engine)
     spec = _executor(executor, workers, scheduler)
     try:
@@ -176,6 +182,8 @@ def compare(
 
 def _write_runs_and_report(result, points, out: Path) -> None:
     """The report compares two result directories: split the comparison's runs into two."""
+    from contactsim import experiment
+
     from contactsim.report import write_report
 
     dirs = []
@@ -206,6 +214,9 @@ def sweep(
     overrides: SetOpt = None,
 ) -> None:
     """Run every point of a parameter grid; one long table with the values and the seed."""
+    from contactsim import experiment
+    from contactsim.sweep import sweep_points
+
     _check_engine(engine)
     spec = _executor(executor, workers, scheduler)
     extra = [f"{k}={v}" for k, v in (("replications", replications), ("seed", seed))

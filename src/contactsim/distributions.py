@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy import special
 
 
 class Sampler(Protocol):
@@ -115,12 +114,12 @@ class Weibull:
 
     @property
     def mean(self) -> float:
-        return self.scale * special.gamma(1.0 + 1.0 / self.shape)
+        return self.scale * math.gamma(1.0 + 1.0 / self.shape)
 
     @property
     def variance(self) -> float:
-        g1 = special.gamma(1.0 + 1.0 / self.shape)
-        g2 = special.gamma(1.0 + 2.0 / self.shape)
+        g1 = math.gamma(1.0 + 1.0 / self.shape)
+        g2 = math.gamma(1.0 + 2.0 / self.shape)
         return self.scale**2 * (g2 - g1**2)
 
     def sample(self, size: int, *, rng: np.random.Generator) -> np.ndarray:
