@@ -1,6 +1,7 @@
 """Turn pytest-benchmark JSON into results/benchmarks.md: a table, the ratios, the command.
 
     pytest benchmarks/ --benchmark-json=results/benchmarks.json
+    python benchmarks/compile_time.py > results/compile_time.json
     python benchmarks/report.py results/benchmarks.json > results/benchmarks.md
 """
 
@@ -45,6 +46,7 @@ def lines(data: dict) -> list[str]:
         "",
         "```bash",
         "pytest benchmarks/ --benchmark-json=results/benchmarks.json",
+        "python benchmarks/compile_time.py > results/compile_time.json",
         "python benchmarks/report.py results/benchmarks.json > results/benchmarks.md",
         "```",
         "",
@@ -63,6 +65,7 @@ def lines(data: dict) -> list[str]:
     out += ["", "## Targets (issue 3 and 4)", "", "| target | measured | goal | verdict |",
             "|---|---:|---:|---|"]
     out += _targets(b)
+    out += _compile_lines(Path(sys.argv[1]).with_name("compile_time.json"))
     out += ["", "## What the profile shows where a target is missed", "", *PROFILE_NOTES]
     return out
 
@@ -116,6 +119,17 @@ def _targets(b: dict) -> list[str]:
         per_call = ", ".join(f"10^{len(str(n)) - 1}: {t / n * 1e9:.0f} ns" for n, t in scaling)
         rows.append(f"| time per call, 10⁴ → 10⁷ calls | {per_call} | roughly flat | – |")
     return rows
+
+
+def _compile_lines(path: Path) -> list[str]:
+    """Compile time, measured apart from run time by benchmarks/compile_time.py."""
+    if not path.exists():
+        return []
+    c = json.loads(path.read_text())
+    return ["", "## Compilation (apart from the run times above)", "",
+            f"numba compiles the engine once per environment: {c['compile_cold_s']:.1f} s with "
+            f"an empty cache; later processes load the cached machine code in "
+            f"{c['cache_load_s']:.2f} s (`numba.njit(cache=True)`)."]
 
 
 def main() -> None:
