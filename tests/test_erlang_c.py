@@ -14,7 +14,7 @@ from scipy import stats
 
 from contactsim.analytic import erlang_c_metrics
 from contactsim.config import load
-from contactsim.experiment import run
+from contactsim.experiment import Point, execute
 
 ALPHA = 0.01
 
@@ -22,7 +22,7 @@ ALPHA = 0.01
 @pytest.fixture(scope="module")
 def erlang_c_run():
     scenario = load(CONFIGS / "examples/erlang-c.yaml", ["replications=12", "seed=2024"]).scenario
-    return scenario, run(scenario).summary
+    return scenario, execute([Point(scenario.name, scenario)]).summary
 
 
 def ci_half_width(values: np.ndarray) -> float:

@@ -207,17 +207,3 @@ def manifest(points: Sequence[Point], engine: str, executor: ExecutorSpec, wall:
         "config": first.model_dump(mode="json") if first else None,
         "configs": {p.name: p.scenario.model_dump(mode="json") for p in points[1:]},
     }
-
-
-def run(
-    scenario: Scenario,
-    *,
-    engine: str = "fast",
-    executor: ExecutorSpec = ExecutorSpec(workers=1),
-    out: Path | None = None,
-    resume: bool = False,
-    progress: Progress | None = None,
-) -> RunResult:
-    """Run one scenario's replications (the Python face of ``contactsim run``)."""
-    return execute([Point(scenario.name, scenario)], engine=engine, executor=executor, out=out,
-                   resume=resume, progress=progress)
