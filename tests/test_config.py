@@ -421,3 +421,13 @@ def test_no_source_file_evaluates_text_or_loads_yaml_unsafely():
         for line in source.read_text().splitlines():
             if "yaml.load(" in line:
                 assert "Loader=_Loader" in line, f"{source.name}: {line.strip()}"
+
+
+def test_scenario_name_cannot_steer_the_output_directory(tmp_path):
+    """The default output directory is out/NAME: a name like '..' or 'a/b' must be refused."""
+    from contactsim.config import ConfigError, load
+
+    base = Path(__file__).resolve().parents[1] / "configs" / "examples" / "erlang-a.yaml"
+    for bad in ("..", ".hidden", "a/b", "../escape"):
+        with pytest.raises(ConfigError, match="name"):
+            load(base, [f"name='{bad}'"])

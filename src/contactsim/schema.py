@@ -44,11 +44,11 @@ _DURATION = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([A-Za
 _DURATION_EXAMPLES = "'10s', '15min', '2h' or '1d', or a number of seconds"
 
 # Regular expressions of names and times, and how to say what they mean in an error message
-NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"  # no leading dot: names become folders
 POOL_NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 PATTERN_MEANING = {
-    NAME_PATTERN: "a name of letters, digits, '_', '.' and '-'",
+    NAME_PATTERN: "a name of letters, digits, '_', '.' and '-', not starting with '.'",
     POOL_NAME_PATTERN: "a name of letters, digits, '_' and '-'",
     TIME_PATTERN: "a time of day HH:MM, e.g. '07:00'",
 }
