@@ -40,13 +40,22 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _load(config: Path, overrides: list[str] | None, **fields) -> LoadedConfig:
-    extra = [f"{k}={v}" for k, v in fields.items() if v is not None]
+def _settings(overrides: list[str] | None, **fields) -> list[str]:
+    """--set overrides plus options such as --replications, written as overrides."""
+    return list(overrides or []) + [f"{k}={v}" for k, v in fields.items() if v is not None]
+
+
+def _or_fail(make, *args):
+    """Call ``make(*args)``; a config error becomes the one-line message and exit 2."""
     try:
-        return load(config, list(overrides or []) + extra)
+        return make(*args)
     except ConfigError as exc:
         _fail(str(exc))
         raise  # unreachable: _fail exits
+
+
+def _load(config: Path, overrides: list[str] | None, **fields) -> LoadedConfig:
+    return _or_fail(load, config, _settings(overrides, **fields))
 
 
 def _progress(label: str):
@@ -162,11 +171,8 @@ def compare(
 
     _check_engine(engine)
     spec = _executor(executor, workers, scheduler)
-    try:
-        points = api.comparison_points(base, alternatives, overrides or [], replications, seed)
-    except ConfigError as exc:
-        _fail(str(exc))
-        raise
+    points = _or_fail(api.comparison_points, base, alternatives, overrides or [], replications,
+                      seed)
     out = out or Path("out") / f"compare-{points[0].scenario.name}"
     outcome = _execute(api.compare_points, points, engine=engine, executor=spec, out=out,
                        resume=resume, progress=_progress("compare"))
@@ -219,13 +225,8 @@ def sweep(
 
     _check_engine(engine)
     spec = _executor(executor, workers, scheduler)
-    extra = [f"{k}={v}" for k, v in (("replications", replications), ("seed", seed))
-             if v is not None]
-    try:
-        points = sweep_points(config, grid, list(overrides or []) + extra, zip_)
-    except ConfigError as exc:
-        _fail(str(exc))
-        raise
+    points = _or_fail(sweep_points, config, grid,
+                      _settings(overrides, replications=replications, seed=seed), zip_)
     out = out or Path("out") / f"sweep-{points[0].scenario.name}"
     result = _execute(experiment.execute, points, engine=engine, executor=spec, out=out,
                       resume=resume, progress=_progress(f"sweep ({len(points)} points)"))
