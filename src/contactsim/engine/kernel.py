@@ -18,7 +18,21 @@ It implements exactly the semantics of the SimPy reference (``docs/engine.md``):
   (otherwise they would have taken the waiting contact), so the freed handler is the smallest
   free slot and takes the next contact directly, without touching the idle heap.
 
-Everything lives in flat arrays; the records are written in place, every field at creation.
+Data structures, all flat arrays allocated before the loop and never reallocated:
+
+* the event heap: a binary min-heap in three parallel arrays — time, key, payload — where the key
+  packs the kind above the contact id (``kind * KIND_STRIDE + id``), so comparing ``(time, key)``
+  is the tie-break above.  Removing the root is *deferred*: the loop marks it taken
+  (``pending``) and the next insertion overwrites it and sifts down once (``heapreplace``);
+* one FIFO per class, a linked list threaded through the record rows (``qnext``, ``qgive``):
+  a contact queues at most once, so nothing ever has to grow;
+* the records, written in place, every field when the contact is created.
+
+The helpers are closures over those arrays, defined inside :func:`simulate`, rather than
+functions taking arrays as arguments: numba inlines both, but every array passed to an inlined
+function gets an atomic reference-count increment and decrement around the call, which the
+reference-count pruner cannot remove across the helpers' loops.  Profiling the two-class
+benchmark with ``perf`` showed those atomics taking more time than the loop itself.
 """
 
 from __future__ import annotations
@@ -26,50 +40,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from contactsim.engine.heap import KIND_STRIDE, grown, int_pop, int_push, schedule, settle
-
 SHIFT, END_SERVICE, ABANDON, ARRIVE, IVR_END = 0, 1, 2, 3, 4
 IN_SYSTEM, COMPLETED, ABANDONED, DIVERTED_ONLINE, DIVERTED_OTHER, IVR_HANGUP = 0, 1, 2, 3, 4, 5
-
-
-@njit(cache=True)
-def _grow_queues(qrow, qgive, qhead, qcount):
-    """Double every class's ring buffer, unrolling each ring to start at 0."""
-    classes, cap = qrow.shape
-    rows = np.empty((classes, 2 * cap), np.int64)
-    gives = np.empty((classes, 2 * cap), np.float64)
-    for c in range(classes):
-        for j in range(qcount[c]):
-            k = (qhead[c] + j) & (cap - 1)
-            rows[c, j], gives[c, j] = qrow[c, k], qgive[c, k]
-        qhead[c] = 0
-    return rows, gives
-
-
-@njit(cache=True, inline="always")
-def _take_waiting(p, t, serves, qrow, qgive, qhead, qcount, r_end, r_status):
-    """Pop the oldest contact still waiting in the highest-priority class pool p serves.
-
-    Contacts whose patience ran out before ``t`` are dropped on the way (lazy abandonment).
-    Returns the record row, or -1 if nobody is waiting.
-    """
-    mask = qrow.shape[1] - 1
-    for j in range(serves.shape[1]):
-        c = serves[p, j]
-        if c < 0:
-            break
-        while qcount[c] > 0:
-            k = qhead[c]
-            row, give_up = qrow[c, k], qgive[c, k]
-            qhead[c] = (k + 1) & mask
-            qcount[c] -= 1
-            if give_up < t:
-                if r_status[row] == IN_SYSTEM:  # not already abandoned by its own event
-                    r_status[row] = ABANDONED
-                    r_end[row] = give_up
-                continue
-            return row
-    return -1
+KIND_STRIDE = np.int64(2**58)  # contact ids stay below it; kinds are stacked above
 
 
 @njit(cache=True)
@@ -85,20 +58,111 @@ def simulate(
     n_pools, width = roster.shape
     n_classes = patience.shape[0]
 
-    # event heap: times, keys, payloads (a record row, or a class for ARRIVE), size/pending
-    ht = np.empty(0, np.float64)
-    hk = np.empty(0, np.int64)
-    hp = np.empty(0, np.int64)
-    hn = 0  # heap size
-    pending = False  # the root was taken and awaits removal
+    # --- the event heap: size ``hn`` and the ``pending`` flag are threaded through as values ---
+    # Room for every event that can ever be pending.  Each names a contact — the one it ends,
+    # abandons or routes, or the one it creates — and a contact has at most two pending at once
+    # (a stale ABANDON left by lazy cancellation, and its END_SERVICE).  Only the part the heap
+    # reaches is ever written, so the operating system never backs the rest with memory.
+    room = 2 * r_caller.size + 2
+    ht = np.empty(room, np.float64)
+    hk = np.empty(room, np.int64)
+    hp = np.empty(room, np.int64)  # a record row, or a class for ARRIVE
 
-    # FIFO per class: ring buffers (power-of-two size) of (record row, give-up time)
-    qrow = np.empty((n_classes, 1024), np.int64)
-    qgive = np.empty((n_classes, 1024), np.float64)
-    qhead = np.zeros(n_classes, np.int64)
-    qcount = np.zeros(n_classes, np.int64)
+    def before(t1, k1, t2, k2):
+        return t1 < t2 or (t1 == t2 and k1 < k2)
 
-    # idle handler slots per pool (min-heaps), and how many are on duty
+    def sift_down(n, t, key, payload):
+        """Place (t, key, payload) at the root of a heap of size n and restore the order."""
+        i = 0
+        while True:
+            child = 2 * i + 1
+            if child >= n:
+                break
+            right = child + 1
+            if right < n:
+                # the smaller child without a branch: which one wins is a coin toss, and a
+                # mispredicted branch per level cost more than the comparison
+                tr, tc = ht[right], ht[child]
+                child += np.int64((tr < tc) | ((tr == tc) & (hk[right] < hk[child])))
+            if before(ht[child], hk[child], t, key):
+                ht[i], hk[i], hp[i] = ht[child], hk[child], hp[child]
+                i = child
+            else:
+                break
+        ht[i], hk[i], hp[i] = t, key, payload
+
+    def sift_up(i, t, key, payload):
+        while i > 0:
+            parent = (i - 1) >> 1
+            if before(t, key, ht[parent], hk[parent]):
+                ht[i], hk[i], hp[i] = ht[parent], hk[parent], hp[parent]
+                i = parent
+            else:
+                break
+        ht[i], hk[i], hp[i] = t, key, payload
+
+    def settle(n, pending):
+        """Carry out a deferred removal of the root; afterwards ht[0] is the next event."""
+        if pending:
+            n -= 1
+            if n > 0:
+                sift_down(n, ht[n], hk[n], hp[n])
+        return n
+
+    def schedule(n, pending, t, key, payload):
+        """Insert an event; returns the new size and pending flag (nothing is pending)."""
+        if pending:
+            sift_down(n, t, key, payload)
+            return n, False
+        sift_up(n, t, key, payload)
+        return n + 1, False
+
+    # --- FIFO per class: head and tail rows (-1: empty), linked through the waiting rows ---
+    qhead = np.full(n_classes, -1, np.int64)
+    qtail = np.full(n_classes, -1, np.int64)
+    qnext = np.empty(r_caller.size, np.int64)
+    qgive = np.empty(r_caller.size, np.float64)
+
+    def join_queue(cls, row, give_up):
+        qnext[row], qgive[row] = -1, give_up
+        if qhead[cls] < 0:
+            qhead[cls] = row
+        else:
+            qnext[qtail[cls]] = row
+        qtail[cls] = row
+
+    def take_waiting(p, t):
+        """The oldest contact still waiting in the highest-priority class pool p serves, or -1.
+
+        Contacts whose patience ran out before ``t`` are dropped on the way (lazy abandonment).
+        """
+        for j in range(serves.shape[1]):
+            c = serves[p, j]
+            if c < 0:
+                break
+            row = qhead[c]
+            while row >= 0:
+                give_up = qgive[row]
+                if give_up < t:
+                    if r_status[row] == IN_SYSTEM:  # not already abandoned by its own event
+                        r_status[row], r_end[row] = ABANDONED, give_up
+                    row = qnext[row]
+                    continue
+                qhead[c] = qnext[row]
+                return row
+            qhead[c] = -1
+        return -1
+
+    def settle_queues():
+        """Contacts still queued at the horizon: those whose patience ran out before it left."""
+        for c in range(n_classes):
+            row = qhead[c]
+            while row >= 0:
+                if r_status[row] == IN_SYSTEM and qgive[row] < horizon:
+                    r_status[row], r_end[row] = ABANDONED, qgive[row]
+                row = qnext[row]
+
+    # --- idle handler slots: a min-heap per pool (rows of one array), and how many are on duty ---
     max_slots = 1
     for p in range(n_pools):
         max_slots = max(max_slots, n_slots[p])
@@ -111,11 +175,55 @@ def simulate(
         n_idle[p] = n_slots[p]
         on_duty[p] = roster[p, 0]
 
-    # one event may schedule at most one event per handler slot plus two: keep that much room
-    room = 2
-    for p in range(n_pools):
-        room += n_slots[p]
+    def free_handler(p):
+        """An idle on-duty slot of pool p, taken off the idle heap, or -1."""
+        n = n_idle[p]
+        if n == 0 or idle[p, 0] >= on_duty[p]:
+            return -1
+        slot = idle[p, 0]
+        n -= 1
+        n_idle[p] = n
+        value = idle[p, n]
+        i = 0
+        while True:
+            child = 2 * i + 1
+            if child >= n:
+                break
+            if child + 1 < n and idle[p, child + 1] < idle[p, child]:
+                child += 1
+            if idle[p, child] < value:
+                idle[p, i] = idle[p, child]
+                i = child
+            else:
+                break
+        idle[p, i] = value
+        return slot
 
+    def release_handler(p, slot):
+        """Slot goes back on pool p's idle heap."""
+        i = n_idle[p]
+        n_idle[p] = i + 1
+        while i > 0:
+            parent = (i - 1) >> 1
+            if slot < idle[p, parent]:
+                idle[p, i] = idle[p, parent]
+                i = parent
+            else:
+                break
+        idle[p, i] = slot
+
+    def start(row, p, slot, t, hn, pending):
+        """Handler ``slot`` of pool ``p`` takes contact ``row`` now; schedule the end of the call."""
+        r_answer[row], r_pool[row], r_handler[row] = t, p, slot
+        caller = r_caller[row]
+        done = t + service[variant[p, r_klass[row]], caller]
+        if done < horizon:
+            key = END_SERVICE * KIND_STRIDE + caller * per_caller + r_attempt[row]
+            hn, pending = schedule(hn, pending, done, key, row)
+        return hn, pending
+
+    hn = 0
+    pending = False  # the heap's root was taken and awaits removal
     rows = 0
     next_caller = 0
     boundary = 1
@@ -124,10 +232,8 @@ def simulate(
 
     while True:
         # --- the earliest of: roster boundary, heap top, next first attempt ---
-        hn = settle(ht, hk, hp, hn, pending)
+        hn = settle(hn, pending)
         pending = False
-        if hn + room > ht.size:
-            ht, hk, hp = grown(ht, room), grown(hk, room), grown(hp, room)
         source = 0  # 0 heap, 1 first attempt, 2 roster boundary
         if hn > 0:
             t, key = ht[0], hk[0]
@@ -136,12 +242,25 @@ def simulate(
         if next_caller < n_callers:
             ta = arrival[next_caller]
             ka = arrive_key + next_caller * per_caller
-            if ta < t or (ta == t and ka < key):
+            if before(ta, ka, t, key):
                 t, key, source = ta, ka, 1
         if t_shift <= t:  # SHIFT sorts first among events at the same time
             t, source = t_shift, 2
         if not t < horizon:
             break
+
+        if source == 0 and key < ABANDON * KIND_STRIDE:  # END_SERVICE, the commonest event
+            row = hp[0]
+            pending = True
+            r_end[row], r_status[row] = t, COMPLETED
+            p, slot = r_pool[row], r_handler[row]
+            if slot < on_duty[p]:
+                nxt = take_waiting(p, t)
+                if nxt >= 0:
+                    hn, pending = start(nxt, p, slot, t, hn, pending)
+                    continue
+            release_handler(p, slot)
+            continue
 
         if source == 2:  # roster boundary: pools change in pool order
             for p in range(n_pools):
@@ -150,15 +269,10 @@ def simulate(
                     continue
                 on_duty[p] = count
                 while n_idle[p] > 0 and idle[p, 0] < count:
-                    row = _take_waiting(p, t, serves, qrow, qgive, qhead, qcount, r_end,
-                                        r_status)
+                    row = take_waiting(p, t)
                     if row < 0:
                         break
-                    slot = idle[p, 0]
-                    n_idle[p] = int_pop(idle, p, n_idle[p])
-                    hn, pending = _start(row, p, slot, t, horizon, ht, hk, hp, hn, pending, service,
-                                        variant, per_caller, r_caller, r_attempt, r_klass,
-                                        r_answer, r_pool, r_handler)
+                    hn, pending = start(row, p, free_handler(p), t, hn, pending)
             boundary += 1
             t_shift = boundary * roster_interval
             continue
@@ -185,8 +299,8 @@ def simulate(
             r_queue[row], r_answer[row], r_end[row] = np.nan, np.nan, np.nan
             r_pool[row], r_handler[row] = -1, -1
             if cls == ivr_class:
-                hn, pending = schedule(ht, hk, hp, hn, pending, t + ivr_time[caller],
-                                      IVR_END * KIND_STRIDE + caller * per_caller + attempt, row)
+                key = IVR_END * KIND_STRIDE + caller * per_caller + attempt
+                hn, pending = schedule(hn, pending, t + ivr_time[caller], key, row)
                 continue
         elif kind == IVR_END:
             path = ivr_path[caller]
@@ -196,34 +310,20 @@ def simulate(
                 if path == 1:
                     r_status[row] = DIVERTED_ONLINE
                     if divert_class >= 0:
-                        hn, pending = schedule(ht, hk, hp, hn, pending, t,
-                                              arrive_key + caller * per_caller + attempt + 1,
-                                              divert_class)
+                        key = arrive_key + caller * per_caller + attempt + 1
+                        hn, pending = schedule(hn, pending, t, key, divert_class)
                 elif path == 2:
                     r_status[row] = DIVERTED_OTHER
                 else:
                     r_status[row] = IVR_HANGUP
                 continue
-        elif kind == END_SERVICE:
-            r_end[row], r_status[row] = t, COMPLETED
-            p, slot = r_pool[row], r_handler[row]
-            if slot < on_duty[p]:
-                nxt = _take_waiting(p, t, serves, qrow, qgive, qhead, qcount, r_end, r_status)
-                if nxt >= 0:
-                    hn, pending = _start(nxt, p, slot, t, horizon, ht, hk, hp, hn, pending, service,
-                                        variant, per_caller, r_caller, r_attempt, r_klass,
-                                        r_answer, r_pool, r_handler)
-                    continue
-            n_idle[p] = int_push(idle, p, n_idle[p], slot)
-            continue
         else:  # ABANDON, only scheduled for contacts that would redial
             if r_status[row] == IN_SYSTEM and np.isnan(r_answer[row]):
                 r_status[row], r_end[row] = ABANDONED, t
                 t_redial = t + redial_delay[attempt, caller]
                 if t_redial < horizon:
-                    hn, pending = schedule(ht, hk, hp, hn, pending, t_redial,
-                                          arrive_key + caller * per_caller + attempt + 1,
-                                          redial_class[caller])
+                    key = arrive_key + caller * per_caller + attempt + 1
+                    hn, pending = schedule(hn, pending, t_redial, key, redial_class[caller])
             continue
 
         # --- the contact reaches the queue (after ARRIVE, or IVR_END when routed) ---
@@ -233,51 +333,18 @@ def simulate(
             p = routing[cls, j]
             if p < 0:
                 break
-            if n_idle[p] > 0 and idle[p, 0] < on_duty[p]:
-                slot = idle[p, 0]
-                n_idle[p] = int_pop(idle, p, n_idle[p])
-                hn, pending = _start(row, p, slot, t, horizon, ht, hk, hp, hn, pending, service, variant,
-                                    per_caller, r_caller, r_attempt, r_klass, r_answer, r_pool,
-                                    r_handler)
+            slot = free_handler(p)
+            if slot >= 0:
+                hn, pending = start(row, p, slot, t, hn, pending)
                 answered = True
                 break
         if answered:
             continue
-        if qcount[cls] == qrow.shape[1]:
-            qrow, qgive = _grow_queues(qrow, qgive, qhead, qcount)
         give_up = t + patience[cls, caller]
-        k = (qhead[cls] + qcount[cls]) & (qrow.shape[1] - 1)
-        qrow[cls, k], qgive[cls, k] = row, give_up
-        qcount[cls] += 1
+        join_queue(cls, row, give_up)
         if attempt < redials[caller] and give_up < horizon:
-            hn, pending = schedule(ht, hk, hp, hn, pending, give_up,
-                                  ABANDON * KIND_STRIDE + caller * per_caller + attempt, row)
+            key = ABANDON * KIND_STRIDE + caller * per_caller + attempt
+            hn, pending = schedule(hn, pending, give_up, key, row)
 
-    _settle_queues(horizon, qrow, qgive, qhead, qcount, r_end, r_status)
+    settle_queues()
     return rows
-
-
-@njit(cache=True, inline="always")
-def _start(row, p, slot, t, horizon, ht, hk, hp, hn, pending, service, variant, per_caller,
-           r_caller, r_attempt, r_klass, r_answer, r_pool, r_handler):  # fmt: skip
-    """Handler ``slot`` of pool ``p`` takes contact ``row`` now; schedule the end of the call."""
-    r_answer[row], r_pool[row], r_handler[row] = t, p, slot
-    caller = r_caller[row]
-    done = t + service[variant[p, r_klass[row]], caller]
-    if done < horizon:
-        hn, pending = schedule(ht, hk, hp, hn, pending, done,
-                              END_SERVICE * KIND_STRIDE + caller * per_caller + r_attempt[row],
-                              row)
-    return hn, pending
-
-
-@njit(cache=True)
-def _settle_queues(horizon, qrow, qgive, qhead, qcount, r_end, r_status):
-    """Contacts still queued at the horizon: those whose patience ran out before it abandoned."""
-    mask = qrow.shape[1] - 1
-    for c in range(qrow.shape[0]):
-        for j in range(qcount[c]):
-            k = (qhead[c] + j) & mask
-            row, give_up = qrow[c, k], qgive[c, k]
-            if r_status[row] == IN_SYSTEM and give_up < horizon:
-                r_status[row], r_end[row] = ABANDONED, give_up
