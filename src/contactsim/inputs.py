@@ -128,32 +128,42 @@ class _Drawer:
     def _slots(self, k: int) -> np.ndarray:
         return self.position[self.offsets[k] : self.offsets[k + 1]]
 
-    def per_caller(self, purpose: str, target: str | None, sample, fill, dtype=np.float64):
-        """``sample(size, rng)`` for every group that can reach channel ``target``."""
-        out = np.full(self.n, fill, dtype=dtype)
-        for k, group in enumerate(self.groups):
-            if target is not None and target not in self.reach[k]:
-                continue
-            size = self._slots(k).size
-            rng = self.streams(f"{purpose}:{target or '-'}<-{group.name}")
-            out[self._slots(k)] = sample(size, rng)
+    def per_caller(self, purpose: str, target: str | None, sample, fill, dtype=np.float64, *,
+                   out: np.ndarray | None = None, grid: bool = False) -> np.ndarray:
+        """``sample(size, rng)`` for every group that can reach channel ``target``.
+
+        Callers of the other groups get ``fill``.  ``out`` (e.g. a row of a 2-D array) is filled
+        instead of a new array; ``grid`` rounds the draws to the time grid on the way.
+        """
+        drawn = [k for k in range(len(self.groups))
+                 if target is None or target in self.reach[k]]
+        if out is None:
+            out = np.empty(self.n, dtype=dtype)
+        if len(drawn) < len(self.groups):
+            out.fill(fill)
+        for k in drawn:
+            values = self.draw(purpose, target, k, sample)
+            out[self._slots(k)] = on_grid(values, out=values) if grid else values
         return out
 
+    def draw(self, purpose: str, target: str | None, k: int, sample) -> np.ndarray:
+        """Group k's draws of one attribute, from its own named stream, in the group's order."""
+        rng = self.streams(f"{purpose}:{target or '-'}<-{self.groups[k].name}")
+        return sample(self._slots(k).size, rng)
+
     def outcomes(self) -> np.ndarray:
-        out = np.full((len(CHANNELS), self.n), -1, np.int8)
+        out = np.empty((len(CHANNELS), self.n), np.int8)
         for c, name in enumerate(CHANNELS):
             shares = outcome_shares(self.scenario, name)
-            out[c] = self.per_caller(
-                "outcome", name, lambda size, rng: rng.choice(7, size=size, p=shares), -1,
-                np.int8,
-            )
+            self.per_caller("outcome", name,
+                            lambda size, rng: rng.choice(7, size=size, p=shares), -1, out=out[c])
         return out
 
     def downstream(self, purpose: str, sampler) -> np.ndarray:
         if sampler is None:
             return np.full(self.n, np.nan)
-        return on_grid(self.per_caller(purpose, None, lambda k, rng: sampler.sample(k, rng=rng),
-                                       np.nan))
+        return self.per_caller(purpose, None, lambda k, rng: sampler.sample(k, rng=rng), np.nan,
+                               grid=True)
 
 
 def reachable(scenario: Scenario, channel: str) -> set[str]:
@@ -209,11 +219,7 @@ def _queue_system(scenario: Scenario, draw: _Drawer, channel, arrival, group_of)
         arrival=arrival,
         klass=channel,
         patience=_patience(scenario, draw),
-        service=np.array([
-            on_grid(draw.per_caller(f"handling:{key}", ch, lambda k, rng, s=spec:
-                                    s.sampler().sample(k, rng=rng), np.nan))
-            for (ch, key), spec in variants.items()
-        ]).reshape(len(variants), draw.n),
+        service=_handling(draw, variants),
         variant=variant,
         serves=serves,
         routing=routing,
@@ -260,17 +266,28 @@ def _routing(scenario: Scenario, variants: dict):
     return serves, routing, variant
 
 
+def _handling(draw: _Drawer, variants: dict) -> np.ndarray:
+    """Handling time of every caller under every variant (rows), NaN where unreachable."""
+    out = np.empty((len(variants), draw.n))
+    for row, ((ch, key), spec) in enumerate(variants.items()):
+        sampler = spec.sampler()
+        draw.per_caller(f"handling:{key}", ch, lambda k, rng: sampler.sample(k, rng=rng), np.nan,
+                        out=out[row], grid=True)
+    return out
+
+
 def _patience(scenario: Scenario, draw: _Drawer) -> np.ndarray:
-    rows = []
-    for name in CHANNELS:
+    """Patience of every caller on every channel (rows), infinite where unreachable."""
+    out = np.empty((len(CHANNELS), draw.n))
+    for row, name in enumerate(CHANNELS):
         spec = scenario.channels.get(name)
         if spec is None or spec.patience.dist == "never":
-            rows.append(np.full(draw.n, np.inf))
+            out[row] = np.inf
             continue
         sampler = spec.patience.sampler()
-        rows.append(on_grid(draw.per_caller(
-            "patience", name, lambda k, rng: sampler.sample(k, rng=rng), np.inf)))
-    return np.array(rows).reshape(len(CHANNELS), draw.n)
+        draw.per_caller("patience", name, lambda k, rng: sampler.sample(k, rng=rng), np.inf,
+                        out=out[row], grid=True)
+    return out
 
 
 def _ivr(scenario: Scenario, draw: _Drawer):
@@ -283,48 +300,64 @@ def _ivr(scenario: Scenario, draw: _Drawer):
         np.int8,
     )
     menu = ivr.menu_time.sampler()
-    time = on_grid(draw.per_caller("ivr_time", "101", lambda k, rng: menu.sample(k, rng=rng), 0))
+    time = draw.per_caller("ivr_time", "101", lambda k, rng: menu.sample(k, rng=rng), 0,
+                           grid=True)
     return path, time
 
 
 def _redials(scenario: Scenario, draw: _Drawer, channel: np.ndarray):
-    """How many times each caller would redial, on which channel, after which delays."""
-    specs = [scenario.channels.get(name) for name in CHANNELS]
-    redial = [s.redial if s else None for s in specs]
+    """How many times each caller would redial, on which channel, after which delays.
+
+    Worked out group by group: only callers who can redial at all get decisions and delays
+    (the others keep zero redials), and every draw comes from the group's own stream.
+    """
+    redial = [spec.redial if spec else None
+              for spec in (scenario.channels.get(name) for name in CHANNELS)]
     max_attempts = max([r.max_attempts for r in redial if r] + [1])
-    n = draw.n
+    redials = np.zeros(draw.n, np.int8)
     switch = channel.copy()
-    for c, r in enumerate(redial):
-        if r is None or not r.switch:
+    delay = np.zeros((max(max_attempts - 1, 1), draw.n))
+    for k, group in enumerate(draw.groups):
+        slots, own = draw._slots(k), redial[group.channel]
+        if own is None:
             continue
-        targets = [CHANNELS.index(t) for t in r.switch] + [c]
-        probs = list(r.switch.values()) + [max(0.0, 1 - sum(r.switch.values()))]
-        chosen = draw.per_caller(
-            "redial_channel", CHANNELS[c],
-            lambda k, rng, t=targets, p=probs: np.asarray(t)[rng.choice(len(t), k, p=p)], c,
-            np.int8,
-        )
-        switch = np.where(channel == c, chosen, switch)
+        if own.switch:
+            switch[slots] = _redial_channels(draw, k, group.channel, own)
+        if own.probability > 0:
+            redials[slots], delay[:, slots] = _redial_plan(draw, k, group.channel, redial,
+                                                           switch[slots], delay.shape[0])
+    return redials, switch, delay, max_attempts
+
+
+def _redial_channels(draw: _Drawer, k: int, channel: int, redial) -> np.ndarray:
+    """The channel each caller of group k redials on."""
+    targets = np.array([CHANNELS.index(t) for t in redial.switch] + [channel], np.int8)
+    probs = list(redial.switch.values()) + [max(0.0, 1 - sum(redial.switch.values()))]
+    return draw.draw("redial_channel", CHANNELS[channel], k,
+                     lambda size, rng: targets[rng.choice(len(targets), size, p=probs)])
+
+
+def _redial_plan(draw: _Drawer, k: int, channel: int, redial: list, switch: np.ndarray,
+                 rows: int):
+    """Group k's redial counts and the delay before each redial (rounded to the grid)."""
+    size = switch.size
     prob = np.array([r.probability if r else 0.0 for r in redial])
-    limit = np.array([r.max_attempts if r else 1 for r in redial])[channel] - 1
-    redials = np.zeros(n, np.int8)
-    going = np.ones(n, bool)
-    for k in range(max_attempts - 1):
-        u = draw.per_caller(f"redial_decision{k}", None, lambda size, rng: rng.random(size), 1.0)
-        on = channel if k == 0 else switch
-        going &= (u < prob[on]) & (k < limit)
-        redials += going
-    delay = np.zeros((max(max_attempts - 1, 1), n))
-    for c, r in enumerate(redial):
-        if r is None:
-            continue
-        sampler = r.delay.sampler()
-        for k in range(max_attempts - 1):
-            d = draw.per_caller(f"redial_delay{k}", CHANNELS[c],
-                                lambda size, rng: sampler.sample(size, rng=rng), 0.0)
-            on = channel if k == 0 else switch
-            delay[k] = np.where(on == c, d, delay[k])
-    return redials, switch, on_grid(delay), max_attempts
+    count = np.zeros(size, np.int8)
+    delay = np.zeros((rows, size))
+    going = np.ones(size, bool)
+    for attempt in range(redial[channel].max_attempts - 1):
+        on = channel if attempt == 0 else switch  # the first redial is on the caller's channel
+        u = draw.draw(f"redial_decision{attempt}", None, k, lambda n, rng: rng.random(n))
+        going &= u < prob[on]
+        count += going
+        for c, r in enumerate(redial):
+            if r is None or CHANNELS[c] not in draw.reach[k] or not np.any(on == c):
+                continue
+            sampler = r.delay.sampler()
+            d = draw.draw(f"redial_delay{attempt}", CHANNELS[c], k,
+                          lambda n, rng: sampler.sample(n, rng=rng))
+            delay[attempt] = np.where(on == c, d, delay[attempt])
+    return count, on_grid(delay, out=delay)
 
 
 # --- downstream ----------------------------------------------------------------------------

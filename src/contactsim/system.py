@@ -45,11 +45,15 @@ SHIFT, END_SERVICE, ABANDON, ARRIVE, IVR_END = range(5)
 KIND_NAMES = ("shift", "end_service", "abandon", "arrive", "ivr_end")
 
 
-def on_grid(x: np.ndarray) -> np.ndarray:
-    """Round times to the dyadic grid (infinite values stay infinite); a new array."""
-    out = np.multiply(x, GRID, dtype=np.float64)
+def on_grid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Round times to the dyadic grid (infinite values stay infinite).
+
+    Returns a new array, or ``out`` (which may be ``x`` itself) filled in place.  Scaling by a
+    power of two is exact, so multiplying by 1/GRID gives the same bits as dividing by GRID.
+    """
+    out = np.multiply(x, GRID, dtype=np.float64, out=out)
     np.rint(out, out=out)
-    out /= GRID
+    out *= 1.0 / GRID
     return out
 
 
