@@ -55,3 +55,42 @@ def test_an_uninterrupted_run_passes_the_same_check(tmp_path):
     for name in ("summary.csv", "summary.parquet", "intervals.csv", "manifest.json"):
         assert (out / name).exists()
     assert_complete(out)
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    found = []
+    for task in tasks.iterdir():
+        children = task / "children"
+        if children.exists():
+            found += [int(c) for c in children.read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
+def test_workers_die_with_a_killed_parent(tmp_path):
+    """Forked workers must not outlive a parent killed outright (they would wait forever)."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "contactsim.cli", "run", str(CONFIGS / "met-2018-07.yaml"),
+           "--replications", "40", "--workers", "2", "--set", "horizon_days=3"]
+    proc = subprocess.Popen(cmd + ["--out", str(out)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list(out.glob("replications/*/*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = _children(proc.pid)
+    assert len(workers) == 2, "the run should be mid-way, with both workers busy"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)

@@ -5,9 +5,14 @@ engine), so it can run anywhere, in any order, and give the same tables.  Execut
 ``(task index, result)`` as tasks finish, so the caller can store each result at once.
 
 * ``local`` with ``workers=1``: in this process (no pickling, easiest to debug);
-* ``local`` with more workers: a ``concurrent.futures`` process pool.  Workers are forked from a
-  *fork server* that has already imported contactsim and loaded the compiled engine, so they
-  start in milliseconds, and — unlike a plain fork — never inherit the parent's threads;
+* ``local`` with more workers: a ``concurrent.futures`` process pool.  Where the platform can
+  ``fork`` safely (Linux), workers are forked from this process, so they start in milliseconds with
+  contactsim imported and the compiled engine already loaded; elsewhere they come from a *fork
+  server* that imports both first.  A fork server costs one to two seconds per run before the
+  first replication starts — longer than a whole one-week replication takes — so two workers
+  were barely faster than one (1.15× on 16 one-week replications).  The threads this process
+  may hold when it forks are idle library pools (OpenBLAS, Arrow) that reinitialise themselves
+  in the child;
 * ``dask``: a Dask ``distributed`` cluster — the scheduler at ``--scheduler tcp://HOST:PORT``, or
   a ``LocalCluster`` of ``workers`` single-threaded processes when no address is given.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
@@ -57,10 +63,36 @@ def run_tasks(
         yield from _process_pool(fn, tasks, spec.n_workers)
 
 
-def _process_pool(fn, tasks, workers: int):
+def _worker_context():
+    """Fork on Linux (workers inherit the loaded engine), else a preloaded fork server.
+
+    (macOS can fork too, but its system libraries are not safe to use in a forked child.)"""
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["contactsim.experiment", "contactsim.engine"])
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
+    return context
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: die with the parent, even if it is killed outright.
+
+    A forked worker holds its own copy of the pipe it reads tasks from, so a SIGKILLed parent
+    would leave it waiting forever; on Linux the kernel can signal it instead."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _process_pool(fn, tasks, workers: int):
+    context = _worker_context()
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
+                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(fn, *task): index for index, task in enumerate(tasks)}
         for future in as_completed(futures):
             yield futures[future], future.result()
