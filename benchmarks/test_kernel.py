@@ -14,10 +14,13 @@ the records and the idle-handler heap cost little.
 
 from __future__ import annotations
 
+import minimal_loops
+import numpy as np
 import pytest
 from models import two_class_erlang_a
 
 from contactsim import engine
+from contactsim.system import Records
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -28,7 +31,7 @@ def compiled():
 @pytest.mark.benchmark(group="kernel")
 def test_kernel_two_class_erlang_a_1e6(benchmark):
     system = two_class_erlang_a(1_000_000)
-    records = benchmark.pedantic(engine.run, args=(system,), rounds=5, warmup_rounds=1)
+    records = benchmark.pedantic(engine.run, args=(system,), rounds=10, warmup_rounds=1)
     assert len(records) == 1_000_000
     benchmark.extra_info["calls"] = 1_000_000
 
@@ -41,3 +44,32 @@ def test_kernel_scaling(benchmark, calls):
     records = benchmark.pedantic(engine.run, args=(system,), rounds=rounds, warmup_rounds=1)
     assert len(records) == calls
     benchmark.extra_info["calls"] = calls
+
+
+@pytest.mark.benchmark(group="kernel")
+def test_minimal_loop_bare_1e6(benchmark):
+    """Reference: a loop that knows only this model and keeps two counters."""
+    s = two_class_erlang_a(1_000_000)
+    args = (s.arrival, s.klass, s.patience, s.service, 100)
+    minimal_loops.bare(*args)
+    answered, abandoned = benchmark.pedantic(minimal_loops.bare, args=args, rounds=10,
+                                             warmup_rounds=1)
+    assert answered + abandoned == 1_000_000 and abandoned > 100_000  # overloaded: many leave
+    benchmark.extra_info["calls"] = 1_000_000
+
+
+@pytest.mark.benchmark(group="kernel")
+def test_minimal_loop_with_records_1e6(benchmark):
+    """Reference: the same loop writing the kernel's record columns (fresh records each round)."""
+    s = two_class_erlang_a(1_000_000)
+
+    def run():
+        records = Records.uninitialised(s.n_callers)
+        rows = minimal_loops.with_records(s.arrival, s.klass, s.patience, s.service, 100,
+                                          *records.as_dict().values())
+        return records.truncated(rows)
+
+    run()
+    records = benchmark.pedantic(run, rounds=10, warmup_rounds=1)
+    assert len(records) == 1_000_000 and not np.isnan(records.end).any()
+    benchmark.extra_info["calls"] = 1_000_000

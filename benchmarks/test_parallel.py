@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from contactsim.config import load
-from contactsim.executors import ExecutorSpec
+from contactsim.executors import ExecutorSpec, run_tasks
 from contactsim.experiment import Point, execute
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-09.yaml"
@@ -33,3 +33,26 @@ def test_replications(benchmark, workers):
                                 rounds=2, warmup_rounds=0)
     assert result.summary["replication"].nunique() == REPLICATIONS
     benchmark.extra_info["replications"] = REPLICATIONS
+
+
+def _spin(n: int) -> int:
+    """Pure arithmetic, no memory traffic: the best case for two processes."""
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.benchmark(group="machine ceiling: pure CPU on 1 vs 2 processes")
+def test_cpu_ceiling(benchmark, workers):
+    """What 2 processes gain on this machine at best, to read the replication speed-up against."""
+    tasks = [3_000_000] * 8
+    executor = ExecutorSpec("local", workers)
+
+    def run():
+        return [result for _, result in run_tasks(_spin, [(n,) for n in tasks], executor)]
+
+    results = benchmark.pedantic(run, rounds=2, warmup_rounds=0)
+    assert sorted(results) == [_spin(3_000_000)] * 8
+    benchmark.extra_info["tasks"] = len(tasks)
