@@ -33,6 +33,8 @@ def _verdict(value: float, target: float, higher_is_better: bool = True) -> str:
     if ok:
         return "met"
     factor = target / value if higher_is_better else value / target
+    if factor < 1.005:  # would print as "missed by 1.00×"
+        return f"missed ({value:.4g} against {target:g})"
     return f"missed by {factor:.2f}×"
 
 

@@ -30,7 +30,7 @@ def test_replications(benchmark, workers):
     execute([point], executor=ExecutorSpec("local", 1))  # compile once, outside the timing
     result = benchmark.pedantic(execute, args=([point],),
                                 kwargs={"executor": ExecutorSpec("local", workers)},
-                                rounds=2, warmup_rounds=0)
+                                rounds=3, warmup_rounds=0)
     assert result.summary["replication"].nunique() == REPLICATIONS
     benchmark.extra_info["replications"] = REPLICATIONS
 
@@ -53,6 +53,6 @@ def test_cpu_ceiling(benchmark, workers):
     def run():
         return [result for _, result in run_tasks(_spin, [(n,) for n in tasks], executor)]
 
-    results = benchmark.pedantic(run, rounds=2, warmup_rounds=0)
+    results = benchmark.pedantic(run, rounds=3, warmup_rounds=0)
     assert sorted(results) == [_spin(3_000_000)] * 8
     benchmark.extra_info["tasks"] = len(tasks)

