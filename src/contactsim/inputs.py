@@ -125,7 +125,8 @@ class _Drawer:
         self.reach = [reachable(scenario, CHANNELS[g.channel]) for g in groups]
         self.n = int(order.size)
 
-    def _slots(self, k: int) -> np.ndarray:
+    def slots(self, k: int) -> np.ndarray:
+        """Where group k's callers stand in caller order."""
         return self.position[self.offsets[k] : self.offsets[k + 1]]
 
     def per_caller(self, purpose: str, target: str | None, sample, fill, dtype=np.float64, *,
@@ -143,13 +144,13 @@ class _Drawer:
             out.fill(fill)
         for k in drawn:
             values = self.draw(purpose, target, k, sample)
-            out[self._slots(k)] = on_grid(values, out=values) if grid else values
+            out[self.slots(k)] = on_grid(values, out=values) if grid else values
         return out
 
     def draw(self, purpose: str, target: str | None, k: int, sample) -> np.ndarray:
         """Group k's draws of one attribute, from its own named stream, in the group's order."""
         rng = self.streams(f"{purpose}:{target or '-'}<-{self.groups[k].name}")
-        return sample(self._slots(k).size, rng)
+        return sample(self.slots(k).size, rng)
 
     def outcomes(self) -> np.ndarray:
         out = np.empty((len(CHANNELS), self.n), np.int8)
@@ -318,7 +319,7 @@ def _redials(scenario: Scenario, draw: _Drawer, channel: np.ndarray):
     switch = channel.copy()
     delay = np.zeros((max(max_attempts - 1, 1), draw.n))
     for k, group in enumerate(draw.groups):
-        slots, own = draw._slots(k), redial[group.channel]
+        slots, own = draw.slots(k), redial[group.channel]
         if own is None:
             continue
         if own.switch:
