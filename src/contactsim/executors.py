@@ -19,7 +19,6 @@ engine), so it can run anywhere, in any order, and give the same tables.  Execut
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import sys
@@ -92,18 +91,11 @@ def _exit_with_parent(parent: int) -> None:
 
 def _process_pool(fn, tasks, workers: int):
     context = _worker_context()
-    # A forked worker shares this process's memory until it writes to it, and the garbage
-    # collector writes to every object it visits; frozen objects are never visited, so workers
-    # keep sharing the parent's objects instead of copying them (the use the gc docs give).
-    gc.freeze()
-    try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
-                                 initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
-            futures = {pool.submit(fn, *task): index for index, task in enumerate(tasks)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-    finally:
-        gc.unfreeze()
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
+                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+        futures = {pool.submit(fn, *task): index for index, task in enumerate(tasks)}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def _dask(fn, tasks, spec: ExecutorSpec):
