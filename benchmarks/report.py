@@ -28,6 +28,13 @@ def _rate(bench: dict, key: str) -> float:
     return bench["extra_info"][key] / bench["stats"]["min"]
 
 
+def _time_ratio(b: dict, slow: str, fast: str) -> float | None:
+    """How many times faster ``fast`` ran than ``slow`` (minimum times), if both ran."""
+    if slow in b and fast in b:
+        return b[slow]["stats"]["min"] / b[fast]["stats"]["min"]
+    return None
+
+
 def _verdict(value: float, target: float, higher_is_better: bool = True) -> str:
     ok = value >= target if higher_is_better else value <= target
     if ok:
@@ -110,9 +117,8 @@ def _targets(b: dict) -> list[str]:
         if name in b:
             rows.append(f"| {what} | {_rate(b[name], 'calls') / 1e6:.2f} M calls/s | – | "
                         f"for reference |")
-    fast, simpy = b.get("test_fast_engine"), b.get("test_simpy_reference")
-    if fast and simpy:
-        ratio = simpy["stats"]["min"] / fast["stats"]["min"]
+    ratio = _time_ratio(b, "test_simpy_reference", "test_fast_engine")
+    if ratio:
         rows.append(f"| fast engine vs SimPy reference, same inputs | {ratio:,.0f}× | ≥ 250× | "
                     f"{_verdict(ratio, TARGETS['fast_vs_simpy'])} |")
     year = b.get("test_met_year_end_to_end")
@@ -122,15 +128,14 @@ def _targets(b: dict) -> list[str]:
                     f"{_verdict(wall, TARGETS['year_wall_s'], False)} |")
         rows.append(f"| Met year end to end, peak memory | {peak:,.0f} MB | ≤ 1,024 MB | "
                     f"{_verdict(peak, TARGETS['year_peak_mb'], False)} |")
-    one, two = b.get("test_replications[1]"), b.get("test_replications[2]")
-    if one and two:
-        speedup = one["stats"]["min"] / two["stats"]["min"]
+    speedup = _time_ratio(b, "test_replications[1]", "test_replications[2]")
+    if speedup:
         rows.append(f"| replications on 2 workers vs 1 | {speedup:.2f}× | ≥ 1.8× | "
                     f"{_verdict(speedup, TARGETS['workers_speedup'])} |")
-    one, two = b.get("test_cpu_ceiling[1]"), b.get("test_cpu_ceiling[2]")
-    if one and two:
-        rows.append(f"| pure-CPU ceiling of this machine, 2 processes vs 1 | "
-                    f"{one['stats']['min'] / two['stats']['min']:.2f}× | – | for reference |")
+    ceiling = _time_ratio(b, "test_cpu_ceiling[1]", "test_cpu_ceiling[2]")
+    if ceiling:
+        rows.append(f"| pure-CPU ceiling of this machine, 2 processes vs 1 | {ceiling:.2f}× | – | "
+                    f"for reference |")
     scaling = sorted((v["extra_info"]["calls"], v["stats"]["min"]) for k, v in b.items()
                      if k.startswith("test_kernel_scaling"))
     if scaling:
