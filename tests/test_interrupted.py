@@ -1,7 +1,8 @@
 """Killing a run at any moment leaves no truncated file under a final name.
 
 Every table and manifest is written to a temporary ``.*.part`` file and renamed into place, so a
-SIGKILL can only leave a ``.part`` file (never read as a result) beside complete files.
+SIGKILL can only leave a ``.part`` file (never read as a result) beside complete files, and the
+next run into the same directory removes it.
 """
 
 from __future__ import annotations
@@ -54,6 +55,21 @@ def test_an_uninterrupted_run_passes_the_same_check(tmp_path):
     subprocess.run(RUN + ["--out", str(out)], check=True, capture_output=True)
     for name in ("summary.csv", "summary.parquet", "intervals.csv", "manifest.json"):
         assert (out / name).exists()
+    assert_complete(out)
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_next_run_removes_what_a_kill_left_half_written(tmp_path, resume):
+    out = tmp_path / "out"
+    subprocess.run(RUN + ["--out", str(out)], check=True, capture_output=True)
+    left = [out / ".summary.csv.k3j2x9.part",
+            out / "replications" / "met-2018-07" / ".00001-intervals.parquet.q8z1.part"]
+    for path in left:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"PAR1 half a table")
+    again = RUN + ["--out", str(out)] + (["--resume"] if resume else [])
+    subprocess.run(again, check=True, capture_output=True)
+    assert not [p for p in out.rglob("*.part")]
     assert_complete(out)
 
 

@@ -30,7 +30,14 @@ from contactsim.executors import ExecutorSpec, run_tasks
 from contactsim.metrics import aggregate, interval_table, summary_table
 from contactsim.schema import Scenario
 from contactsim.stages import ENGINES, simulate
-from contactsim.store import read_json, safe_child, write_atomic, write_json, write_table
+from contactsim.store import (
+    read_json,
+    remove_partial_files,
+    safe_child,
+    write_atomic,
+    write_json,
+    write_table,
+)
 
 Progress = Callable[[Iterable[int], int], Iterable[int]]
 
@@ -96,7 +103,10 @@ def _rep_path(out: Path, point: Point, replication: int, table: str) -> Path:
 
 
 def _prepare(out: Path, points: Sequence[Point], engine: str, resume: bool) -> None:
-    """Check a resumed directory belongs to this experiment; clear it for a fresh one."""
+    """Check a resumed directory belongs to this experiment; clear it for a fresh one.
+
+    Either way, temporary files a killed run left half-written are removed first."""
+    remove_partial_files(out)
     stamp = out / "experiment.json"
     key = fingerprint(points, engine)
     if resume and stamp.exists():

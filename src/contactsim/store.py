@@ -2,7 +2,9 @@
 
 A file is written under a temporary name in its final directory, flushed to disk, then renamed
 over its final name (``os.replace`` is atomic on POSIX), so a run killed at any moment leaves
-either the previous complete file or the new complete file — never a truncated one.  File names
+either the previous complete file or the new complete file under its final name.  A kill that
+cannot be caught (SIGKILL) may leave the temporary file behind, hidden and named ``.*.part``;
+the next run into the directory removes those first (:func:`remove_partial_files`).  File names
 come from code, not from config values, and are checked to stay inside the output directory.
 """
 
@@ -39,6 +41,16 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def remove_partial_files(directory: Path) -> list[Path]:
+    """Delete the temporary files an uncatchable kill left under ``directory``; return them."""
+    if not directory.is_dir():
+        return []
+    leftovers = [p for p in directory.rglob(".*.part") if p.is_file()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
 
 
 def _umask() -> int:
