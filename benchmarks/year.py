@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from contactsim.allocator import keep_freed_memory
 from contactsim.config import load
 from contactsim.metrics import summary_table
 from contactsim.stages import simulate
@@ -34,6 +35,7 @@ def _peak_rss_mb() -> float:
 
 
 def main() -> None:
+    keep_freed_memory()  # as the command line does
     config = Path(sys.argv[1]) if len(sys.argv) > 1 else CONFIG
     small = load(config, ["horizon_days=1", "warmup=0"]).scenario
     summary_table(simulate(small, 0))  # compile / load the cache outside the timing

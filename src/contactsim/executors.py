@@ -26,6 +26,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
+from contactsim.allocator import keep_freed_memory
+
 EXECUTORS = ("local", "dask")
 
 
@@ -74,11 +76,12 @@ def _worker_context():
     return context
 
 
-def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: die with the parent, even if it is killed outright.
+def _start_worker(parent: int) -> None:
+    """Worker initializer: reuse freed memory, and die with the parent even if it is killed.
 
     A forked worker holds its own copy of the pipe it reads tasks from, so a SIGKILLed parent
     would leave it waiting forever; on Linux the kernel can signal it instead."""
+    keep_freed_memory()
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
@@ -92,7 +95,7 @@ def _exit_with_parent(parent: int) -> None:
 def _process_pool(fn, tasks, workers: int):
     context = _worker_context()
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
-                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
+                             initializer=_start_worker, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(fn, *task): index for index, task in enumerate(tasks)}
         for future in as_completed(futures):
             yield futures[future], future.result()

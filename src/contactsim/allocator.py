@@ -1,0 +1,39 @@
+"""The C allocator's settings for processes that run replication after replication.
+
+A replication allocates tens of arrays of one to thirty megabytes (per-caller inputs, records,
+metric temporaries) and frees them all at its end.  glibc's ``malloc`` serves such sizes from
+fresh ``mmap`` regions and gives them back to the operating system when freed, so the next
+replication touches brand-new pages again, and on a virtual machine each first touch of a page
+is a costly fault.  Measured on sixteen one-week Met replications in one process: 126 k page
+faults without these settings, 50 k with them, and 10-25% less time per replication.
+
+``keep_freed_memory()`` raises the size above which blocks get their own ``mmap`` to glibc's
+maximum (32 MiB on 64-bit systems) and lets up to 64 MiB of free memory stay at the top of the
+heap, so freed arrays are reused instead of returned and faulted in again.  The process's peak
+memory does not change (a one-year run peaks at the same size), only how much it keeps between
+replications.  It is called by the command line and by every worker process; a program using
+the Python API may call it too.  Elsewhere than glibc it does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+MMAP_THRESHOLD = 32 * 2**20  # glibc's largest allowed value on 64-bit systems
+TRIM_THRESHOLD = 64 * 2**20
+
+
+def keep_freed_memory() -> bool:
+    """Tune glibc malloc to reuse freed arrays; True if the settings were applied."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt)
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+        mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    )
