@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from contactsim.inputs import CRIME_DEPLOY, CRIME_SCREENED_OUT, CRIME_TDIU
 from contactsim.schema import CHANNELS, GRADES, Scenario
@@ -499,6 +498,10 @@ def downstream_interval_blocks(s: Scenario, rep: Replication, index, width) -> l
 
 def aggregate(table: pd.DataFrame, by: list[str], confidence: float = 0.95) -> pd.DataFrame:
     """Mean, sd and a t-based confidence interval over replications for each group."""
+    # scipy.stats is imported here, not with the module: it costs a second of start-up and
+    # ~50 MB that a single replication's tables never need
+    from scipy import stats
+
     grouped = table.groupby(by, sort=False, dropna=False)["value"]
     out = grouped.agg(mean="mean", sd="std", n="count").reset_index()
     tq = stats.t.ppf(0.5 + confidence / 2, np.maximum(out["n"] - 1, 1))
