@@ -81,7 +81,7 @@ def _group_columns(table: pd.DataFrame, tail: list[str]) -> list[str]:
 
 def replication_tables(scenario: Scenario, replication: int, engine: str = "fast"):
     """The task: summary and interval tables of one replication."""
-    rep = simulate(scenario, replication, engine)
+    rep = simulate(scenario, replication, engine, keep_inputs=False)
     return summary_table(rep), interval_table(rep)
 
 

@@ -43,7 +43,7 @@ class Group:
 
     name: str
     channel: int
-    arrival: np.ndarray
+    size: int
 
 
 @dataclass(frozen=True)
@@ -59,36 +59,78 @@ class ScenarioInputs:
     tdiu_roster: np.ndarray  # i8[W]
     response_roster: np.ndarray  # i8[W]
 
+    def without_callers(self) -> "ScenarioInputs":
+        """The structure only (rosters, routing, names): every per-caller array emptied."""
+        return ScenarioInputs(
+            calls=self.calls.without_callers(),
+            outcome=self.outcome[:, :0].copy(),
+            tdiu_time=self.tdiu_time[:0].copy(),
+            travel_time=self.travel_time[:0].copy(),
+            on_scene_time=self.on_scene_time[:0].copy(),
+            tdiu_backlog_time=self.tdiu_backlog_time[:0].copy(),
+            tdiu_roster=self.tdiu_roster,
+            response_roster=self.response_roster,
+        )
+
 
 def sample_inputs(scenario: Scenario, replication: int) -> ScenarioInputs:
     """Draw every random number of one replication."""
-    streams = Streams(scenario.seed, replication)
-    groups = _groups(scenario, streams)
-    order, channel, arrival, group_of = _merge(groups)
-    draw = _Drawer(scenario, streams, groups, order)
-    calls = _queue_system(scenario, draw, channel, arrival, group_of)
-    return ScenarioInputs(
-        calls=calls,
-        outcome=draw.outcomes(),
-        tdiu_time=draw.downstream("tdiu", _tdiu_sampler(scenario)),
-        travel_time=draw.downstream("travel", _response_sampler(scenario, "travel_time")),
-        on_scene_time=draw.downstream("on_scene", _response_sampler(scenario, "on_scene_time")),
-        tdiu_backlog_time=_tdiu_backlog(scenario, streams),
-        tdiu_roster=_downstream_roster(scenario, scenario.tdiu),
-        response_roster=_downstream_roster(scenario, scenario.response),
-    )
+    sampler = InputSampler(scenario, replication)
+    return sampler.inputs(sampler.calls())
+
+
+class InputSampler:
+    """One replication's draws, made when asked for: call handling first, downstream later.
+
+    Every attribute is drawn from its own named stream, so neither the order in which the parts
+    are asked for nor leaving some out changes a single draw: ``sample_inputs`` gives the same
+    arrays as asking for ``calls()`` now and ``inputs()`` after the engine has run.  Asking
+    later lets a replication release the call-handling draws before the downstream ones are
+    made (:func:`contactsim.stages.simulate` with ``keep_inputs=False``).
+    """
+
+    def __init__(self, scenario: Scenario, replication: int):
+        self.scenario = scenario
+        self.streams = Streams(scenario.seed, replication)
+        groups, arrivals = _groups(scenario, self.streams)
+        order, self._channel, self._arrival = _merge(groups, arrivals)
+        self.draw = _Drawer(scenario, self.streams, groups, order)
+
+    def calls(self) -> QueueSystem:
+        """The call-handling queue system (once: the sampler hands its arrays over)."""
+        if self._arrival is None:
+            raise RuntimeError("calls() was already asked for")
+        system = _queue_system(self.scenario, self.draw, self._channel, self._arrival)
+        self._channel = self._arrival = None
+        return system
+
+    def inputs(self, calls: QueueSystem) -> ScenarioInputs:
+        """``calls`` with the downstream draws: outcomes, investigation and travel times."""
+        scenario, draw = self.scenario, self.draw
+        return ScenarioInputs(
+            calls=calls,
+            outcome=draw.outcomes(),
+            tdiu_time=draw.downstream("tdiu", _tdiu_sampler(scenario)),
+            travel_time=draw.downstream("travel", _response_sampler(scenario, "travel_time")),
+            on_scene_time=draw.downstream("on_scene",
+                                          _response_sampler(scenario, "on_scene_time")),
+            tdiu_backlog_time=_tdiu_backlog(scenario, self.streams),
+            tdiu_roster=_downstream_roster(scenario, scenario.tdiu),
+            response_roster=_downstream_roster(scenario, scenario.response),
+        )
 
 
 # --- callers -------------------------------------------------------------------------------
 
 
-def _groups(scenario: Scenario, streams: Streams) -> list[Group]:
+def _groups(scenario: Scenario, streams: Streams) -> tuple[list[Group], list[np.ndarray]]:
     """Backlog groups first (they are waiting at time 0), then each channel's arrivals."""
-    groups = []
+    groups, arrivals = [], []
     for c, name in enumerate(CHANNELS):
         queued = scenario.backlog.queued.get(name, 0)
         if queued:
-            groups.append(Group(f"backlog-{name}", c, np.zeros(queued)))
+            groups.append(Group(f"backlog-{name}", c, queued))
+            arrivals.append(np.zeros(queued))
     for c, name in enumerate(CHANNELS):
         spec = scenario.channels.get(name)
         if spec is None or spec.daily_volume == 0:
@@ -97,21 +139,19 @@ def _groups(scenario: Scenario, streams: Streams) -> list[Group]:
         times = sample_arrivals(
             expected, scenario.interval, scenario.horizon, rng=streams(f"arrivals:{name}")
         )
-        groups.append(Group(name, c, on_grid(times)))
-    return groups
+        groups.append(Group(name, c, times.size))
+        arrivals.append(on_grid(times))
+    return groups, arrivals
 
 
-def _merge(groups: list[Group]):
+def _merge(groups: list[Group], arrivals: list[np.ndarray]):
     """One caller order for all groups: by time, ties by group then by order within it."""
-    arrival = np.concatenate([g.arrival for g in groups]) if groups else np.zeros(0)
-    group_of = np.concatenate(
-        [np.full(g.arrival.size, k, np.int64) for k, g in enumerate(groups)]
-    ) if groups else np.zeros(0, np.int64)
+    if not groups:
+        return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0)
+    arrival = np.concatenate(arrivals)
     order = np.argsort(arrival, kind="stable")
-    channel = np.array([g.channel for g in groups], np.int8)[group_of[order]] if groups else (
-        np.zeros(0, np.int8)
-    )
-    return order, channel, arrival[order], group_of[order]
+    channel = np.repeat(np.array([g.channel for g in groups], np.int8), [g.size for g in groups])
+    return order, channel[order], arrival[order]
 
 
 class _Drawer:
@@ -119,9 +159,10 @@ class _Drawer:
 
     def __init__(self, scenario: Scenario, streams: Streams, groups: list[Group], order):
         self.scenario, self.streams, self.groups = scenario, streams, groups
-        self.position = np.empty_like(order)
-        self.position[order] = np.arange(order.size)  # where each group member lands
-        self.offsets = np.cumsum([0] + [g.arrival.size for g in groups])
+        # where each group member lands in caller order (kept while draws remain to be made)
+        self.position = np.empty(order.size, np.int32 if order.size < 2**31 else np.int64)
+        self.position[order] = np.arange(order.size)
+        self.offsets = np.cumsum([0] + [g.size for g in groups])
         self.reach = [reachable(scenario, CHANNELS[g.channel]) for g in groups]
         self.n = int(order.size)
 
@@ -203,7 +244,7 @@ def outcome_shares(scenario: Scenario, channel: str) -> np.ndarray:
 # --- the call-handling queue system --------------------------------------------------------
 
 
-def _queue_system(scenario: Scenario, draw: _Drawer, channel, arrival, group_of) -> QueueSystem:
+def _queue_system(scenario: Scenario, draw: _Drawer, channel, arrival) -> QueueSystem:
     pool_names = tuple(scenario.pools)
     variants = _variants(scenario)
     serves, routing, variant = _routing(scenario, variants)
@@ -387,4 +428,4 @@ def _downstream_roster(scenario: Scenario, stage) -> np.ndarray:
     return rotate_to_start(counts, scenario.start_date.weekday())
 
 
-__all__ = ["GRADES", "OUTCOME_NAMES", "ScenarioInputs", "sample_inputs"]
+__all__ = ["GRADES", "OUTCOME_NAMES", "InputSampler", "ScenarioInputs", "sample_inputs"]

@@ -19,11 +19,12 @@ The semantics they share (event kinds, tie-breaks) are written down in ``docs/en
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
 GRID = 2.0**20  # ticks per second: times are integer multiples of 1/GRID
+MAX_CONTACTS = 2**31  # records and callers are numbered with 32-bit integers
 
 # IVR paths of a caller (what they choose in the menu on every 101 attempt)
 IVR_ROUTED, IVR_DIVERT_ONLINE, IVR_DIVERT_OTHER, IVR_HANG_UP = 0, 1, 2, 3
@@ -74,6 +75,11 @@ _DTYPES = {
 }
 
 
+# Fields with one entry (or one column) per caller
+_PER_CALLER = ("arrival", "klass", "patience", "service", "ivr_path", "ivr_time", "redials",
+               "redial_class", "redial_delay")
+
+
 @dataclass(frozen=True)
 class QueueSystem:
     """One run's worth of sampled inputs for a multi-class, multi-pool queue with shifts."""
@@ -115,6 +121,8 @@ class QueueSystem:
             raise ValueError("a caller cannot redial more than max_attempts - 1 times")
         if np.any(np.diff(self.arrival) < 0):
             raise ValueError("arrival times must be sorted")
+        if self.max_contacts() >= MAX_CONTACTS:
+            raise ValueError(f"a run is limited to {MAX_CONTACTS - 1:,} contacts (32-bit rows)")
 
     @property
     def n_callers(self) -> int:
@@ -130,6 +138,11 @@ class QueueSystem:
         """Contact ids are caller * contacts_per_caller + attempt."""
         return self.max_attempts + 1
 
+    def without_callers(self) -> "QueueSystem":
+        """The same system with no callers: classes, pools, routing and rosters only."""
+        per_caller = {name: getattr(self, name)[..., :0].copy() for name in _PER_CALLER}
+        return replace(self, **per_caller)
+
     def max_contacts(self) -> int:
         """An upper bound on the number of contact records the run can create."""
         redials = self.redials.astype(np.int64)
@@ -143,7 +156,7 @@ class QueueSystem:
 # Narrow integer columns: the engine writes every column of every contact, and memory traffic,
 # not arithmetic, is what a busy event loop spends its time on.
 RECORD_FIELDS = (
-    ("caller", np.int64),
+    ("caller", np.int32),
     ("attempt", np.int8),
     ("klass", np.int8),
     ("arrival", np.float64),

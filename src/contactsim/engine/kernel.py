@@ -124,7 +124,7 @@ def simulate(
     # --- FIFO per class: head and tail rows (-1: empty), linked through the waiting rows ---
     qhead = np.full(n_classes, -1, np.int64)
     qtail = np.full(n_classes, -1, np.int64)
-    qnext = np.empty(r_caller.size, np.int64)
+    qnext = np.empty(r_caller.size, np.int32)  # rows fit in 32 bits (system.MAX_CONTACTS)
 
     def give_up_time(row):
         return r_queue[row] + patience[r_klass[row], r_caller[row]]
