@@ -177,15 +177,14 @@ class _Drawer:
         Callers of the other groups get ``fill``.  ``out`` (e.g. a row of a 2-D array) is filled
         instead of a new array; ``grid`` rounds the draws to the time grid on the way.
         """
-        drawn = [k for k in range(len(self.groups))
-                 if target is None or target in self.reach[k]]
         if out is None:
             out = np.empty(self.n, dtype=dtype)
-        if len(drawn) < len(self.groups):
-            out.fill(fill)
-        for k in drawn:
-            values = self.draw(purpose, target, k, sample)
-            out[self.slots(k)] = on_grid(values, out=values) if grid else values
+        for k in range(len(self.groups)):
+            if target is None or target in self.reach[k]:
+                values = self.draw(purpose, target, k, sample)
+                out[self.slots(k)] = on_grid(values, out=values) if grid else values
+            else:
+                out[self.slots(k)] = fill
         return out
 
     def draw(self, purpose: str, target: str | None, k: int, sample) -> np.ndarray:
