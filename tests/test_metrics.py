@@ -251,3 +251,14 @@ def test_exact_overlap_declines_what_it_cannot_promise():
     assert exact([np.nan, 2.0], [12.0, 3.0]) is None
     assert exact([5.0, 2.0], [4.0, 3.0]) is None  # ends before it starts
     assert exact([1.0, 2.0], [12.0, 3.0], np.array([0.5, 1.0])) is None  # not a whole weight
+
+
+def test_t_quantile_is_scipy_stats_t_ppf_to_the_bit():
+    from scipy import stats
+
+    from contactsim.metrics import t_quantile
+
+    df = np.concatenate([np.arange(1, 400), [1e3, 1e4, 2.5, 17.5]])
+    for confidence in (0.8, 0.9, 0.95, 0.99, 0.999):
+        np.testing.assert_array_equal(t_quantile(confidence, df),
+                                      stats.t.ppf(0.5 + confidence / 2, df))

@@ -43,12 +43,11 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy import stats
 
 from contactsim import engine
 from contactsim.config import ConfigError, load, read_yaml
 from contactsim.inputs import sample_inputs
-from contactsim.metrics import _offered_mask
+from contactsim.metrics import _offered_mask, t_quantile
 from contactsim.schema import CHANNELS, Scenario
 from contactsim.system import ABANDONED
 
@@ -194,7 +193,7 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, n
     mean = values.mean(axis=0)
     if n < 2:
         return mean, mean * np.nan, mean * np.nan
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(axis=0, ddof=1) / math.sqrt(n)
+    half = t_quantile(confidence, n - 1) * values.std(axis=0, ddof=1) / math.sqrt(n)
     return mean, mean - half, mean + half
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from contactsim.metrics import t_quantile
 
 CONFIDENCE = 0.95
 
 
 def _half_width(sd: pd.Series, n: pd.Series, df: pd.Series) -> pd.Series:
-    tq = stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(df, 1))
+    tq = t_quantile(CONFIDENCE, np.maximum(df, 1))
     return pd.Series(np.where(n > 1, tq * sd / np.sqrt(n), np.nan), index=sd.index)
 
 
