@@ -8,8 +8,6 @@ import sys
 
 import pytest
 
-from contactsim.allocator import keep_freed_memory
-
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_settings_apply_on_glibc():
