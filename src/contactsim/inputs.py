@@ -395,10 +395,13 @@ def _redials(scenario: Scenario, draw: _Drawer, channel: np.ndarray):
         if own is None:
             continue
         if own.switch:
-            switch[slots] = _redial_channels(draw, k, group.channel, own)
+            _place(switch, slots, _redial_channels(draw, k, group.channel, own))
         if own.probability > 0:
-            redials[slots], delay[:, slots] = _redial_plan(draw, k, group.channel, redial,
-                                                           switch[slots], delay.shape[0])
+            count, group_delay = _redial_plan(draw, k, group.channel, redial, switch[slots],
+                                              delay.shape[0])
+            _place(redials, slots, count)
+            for row in range(delay.shape[0]):
+                _place(delay[row], slots, group_delay[row])
     return redials, switch, delay, max_attempts
 
 
