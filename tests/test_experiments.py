@@ -108,6 +108,9 @@ def test_sweep_killed_and_resumed_gives_identical_results(tmp_path):
     assert 3 <= finished < 9, "the kill should land mid-sweep"
     assert not (cut / "summary.csv").exists()
     _complete_files_only(cut)
+    # what a kill landing mid-write leaves (whether or not this one did)
+    planted = next((cut / "replications").iterdir()) / ".00002-intervals.parquet.zz9_ab1c.part"
+    planted.write_bytes(b"PAR1 half")
     subprocess.run(SWEEP + ["--out", str(cut), "--resume"], check=True, capture_output=True)
     assert (cut / "summary.csv").read_bytes() == (full / "summary.csv").read_bytes()
     assert (cut / "intervals.csv").read_bytes() == (full / "intervals.csv").read_bytes()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -43,11 +44,20 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         tmp_path.unlink(missing_ok=True)
 
 
-def remove_partial_files(directory: Path) -> list[Path]:
-    """Delete the temporary files an uncatchable kill left under ``directory``; return them."""
-    if not directory.is_dir():
-        return []
-    leftovers = [p for p in directory.rglob(".*.part") if p.is_file()]
+# What write_atomic's temporary files are called: "." + final name + "." + mkstemp's eight
+# random characters + ".part"
+_PARTIAL = re.compile(r"\..+\.[a-z0-9_]{8}\.part")
+
+
+def remove_partial_files(out: Path) -> list[Path]:
+    """Delete the temporary files an uncatchable kill left in an output directory; return them.
+
+    Only where an experiment writes — ``out`` itself and ``out/replications/<point>/`` — and
+    only names :func:`write_atomic` makes, so nothing else the directory holds is touched.
+    """
+    places = [out, *sorted((out / "replications").glob("*"))] if out.is_dir() else []
+    leftovers = [path for place in places if place.is_dir() for path in place.iterdir()
+                 if path.is_file() and _PARTIAL.fullmatch(path.name)]
     for path in leftovers:
         path.unlink(missing_ok=True)
     return leftovers
