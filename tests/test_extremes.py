@@ -77,3 +77,14 @@ def test_ten_million_calls():
     assert len(rep.calls) >= 10_000_000
     answered = (rep.calls.status == 1).mean()
     assert 0.5 < answered <= 1
+
+
+def test_more_contacts_than_32_bit_rows_is_refused_clearly(monkeypatch):
+    from contactsim import system
+    from contactsim.inputs import InputSampler
+
+    scenario = load(CONFIGS / "met-2018-07.yaml", ["horizon_days=1", "warmup=0"]).scenario
+    calls = InputSampler(scenario, 0).calls()
+    monkeypatch.setattr(system, "MAX_CONTACTS", calls.max_contacts() - 1)
+    with pytest.raises(ValueError, match=r"could create [\d,]+ contacts, more than .* shorten"):
+        InputSampler(scenario, 0).calls()

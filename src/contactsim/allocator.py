@@ -11,13 +11,16 @@ faults without these settings, 50 k with them, and 10-25% less time per replicat
 maximum (32 MiB on 64-bit systems) and lets up to 64 MiB of free memory stay at the top of the
 heap, so freed arrays are reused instead of returned and faulted in again.  The process's peak
 memory does not change (a one-year run peaks at the same size), only how much it keeps between
-replications.  It is called by the command line and by every worker process; a program using
-the Python API may call it too.  Elsewhere than glibc it does nothing.
+replications.  It is called by the command line and by every local worker process; a program
+using the Python API may call it too.  It does nothing elsewhere than glibc, nor when the user
+has tuned malloc through the environment (``MALLOC_*_`` or ``GLIBC_TUNABLES``).
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
+import platform
 import sys
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
@@ -27,11 +30,13 @@ TRIM_THRESHOLD = 64 * 2**20
 
 def keep_freed_memory() -> bool:
     """Tune glibc malloc to reuse freed arrays; True if the settings were applied."""
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         return False
+    if any(name.startswith("MALLOC_") or name == "GLIBC_TUNABLES" for name in os.environ):
+        return False  # the user's own settings win
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt)
+    except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(

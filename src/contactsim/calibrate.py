@@ -46,7 +46,7 @@ import numpy as np
 
 from contactsim import engine
 from contactsim.config import ConfigError, load, read_yaml
-from contactsim.inputs import sample_inputs
+from contactsim.inputs import InputSampler
 from contactsim.metrics import _offered_mask, t_quantile
 from contactsim.schema import CHANNELS, Scenario
 from contactsim.system import ABANDONED
@@ -149,8 +149,7 @@ def read_observed(path: str | Path) -> Observed:
 def kpi_values(scenario: Scenario, targets: Sequence[Target], replication: int,
                engine_run: Callable = engine.run) -> np.ndarray:
     """The targets' metrics in one replication (call handling only; downstream not run)."""
-    inputs = sample_inputs(scenario, replication)
-    calls = engine_run(inputs.calls)
+    calls = engine_run(InputSampler(scenario, replication).calls())  # no downstream draws
     offered_mask = _offered_mask(scenario, calls)
     wait = calls.answer - calls.queue_entry
     days = (scenario.horizon - scenario.warmup) / 86400.0

@@ -106,7 +106,9 @@ class InputSampler:
         return system
 
     def inputs(self, calls: QueueSystem) -> ScenarioInputs:
-        """``calls`` with the downstream draws: outcomes, investigation and travel times."""
+        """``calls`` with the downstream draws: outcomes, investigation and travel times.
+
+        Once per sampler, like ``calls()``: a named stream gives its draws only once."""
         scenario, draw = self.scenario, self.draw
         return ScenarioInputs(
             calls=calls,

@@ -61,11 +61,11 @@ def simulate(scenario: Scenario, replication: int, engine_name: str = "fast", *,
              keep_inputs: bool = True) -> Replication:
     """Sample and run one replication end to end.
 
-    ``keep_inputs=False`` is for callers that only want the replication's tables: each
-    per-caller draw is released as soon as the run that reads it has finished (the downstream
-    draws are made only after call handling has run), and the returned ``inputs`` and stage
-    systems keep their structure only — rosters, routing and names, all the metrics read.
-    The records are the same either way; a year of Met demand needs about a third less memory.
+    ``keep_inputs=False`` is for callers that only want the replication's tables: the
+    downstream draws are made only after call handling has run, the call-handling draws are
+    dropped as soon as that run is over, and the returned ``inputs`` and stage systems keep
+    their structure only — rosters, routing and names, all the metrics read.  The records are
+    the same either way; a year of Met demand needs about a third less memory.
     """
     run = ENGINES[engine_name]
     sampler = InputSampler(scenario, replication)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 GRID = 2.0**20  # ticks per second: times are integer multiples of 1/GRID
-MAX_CONTACTS = 2**31  # records and callers are numbered with 32-bit integers
+MAX_CONTACTS = 2**31 - 1  # records and callers are numbered with 32-bit integers
 
 # IVR paths of a caller (what they choose in the menu on every 101 attempt)
 IVR_ROUTED, IVR_DIVERT_ONLINE, IVR_DIVERT_OTHER, IVR_HANG_UP = 0, 1, 2, 3
@@ -121,8 +121,12 @@ class QueueSystem:
             raise ValueError("a caller cannot redial more than max_attempts - 1 times")
         if np.any(np.diff(self.arrival) < 0):
             raise ValueError("arrival times must be sorted")
-        if self.max_contacts() >= MAX_CONTACTS:
-            raise ValueError(f"a run is limited to {MAX_CONTACTS - 1:,} contacts (32-bit rows)")
+        if self.max_contacts() > MAX_CONTACTS:
+            raise ValueError(
+                f"this run could create {self.max_contacts():,} contacts, more than the "
+                f"{MAX_CONTACTS:,} a run can hold (32-bit rows): shorten horizon_days or "
+                f"lower the daily volumes"
+            )
 
     @property
     def n_callers(self) -> int:
@@ -155,6 +159,8 @@ class QueueSystem:
 
 # Narrow integer columns: the engine writes every column of every contact, and memory traffic,
 # not arithmetic, is what a busy event loop spends its time on.
+# caller is int32 (see MAX_CONTACTS): cast to int64 before any arithmetic that can exceed it,
+# e.g. caller * contacts_per_caller.
 RECORD_FIELDS = (
     ("caller", np.int32),
     ("attempt", np.int8),
