@@ -6,6 +6,8 @@ either the previous complete file or the new complete file under its final name.
 cannot be caught (SIGKILL) may leave the temporary file behind, hidden and named ``.*.part``;
 the next run into the directory removes those first (:func:`remove_partial_files`).  File names
 come from code, not from config values, and are checked to stay inside the output directory.
+CSV files have the bytes pandas would write (``float_format="%.10g"``, "\n" line ends), made
+faster by formatting each column's distinct values once (:func:`csv_text`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 
@@ -75,7 +78,58 @@ def write_table(directory: Path, stem: str, table: pd.DataFrame, csv: bool = Tru
                  lambda p: table.to_parquet(p, index=False))
     if csv:
         write_atomic(safe_child(directory, f"{stem}.csv"),
-                     lambda p: table.to_csv(p, index=False, float_format="%.10g"))
+                     lambda p: p.write_bytes(csv_text(table).encode()))
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+FLOAT_FORMAT = "%.10g"
+
+
+def csv_text(table: pd.DataFrame) -> str:
+    """``table.to_csv(index=False, float_format="%.10g")`` with "\n" line ends, same bytes, faster.
+
+    pandas formats every cell on its own; a results table repeats a few values many times (the
+    scenario, channel and metric names, interval start times), so each column's distinct
+    values are formatted once — by pandas itself — and looked up.  Five one-week replications'
+    interval table (131 k rows) took ~0.9 s, now ~0.2 s.  Tables with other column types
+    (object, nullable integers, categories) or fewer than two columns are left to pandas.
+    """
+    if table.shape[1] < 2 or len(table) == 0 or not all(map(_plain, table.dtypes)):
+        return _pandas_csv(table)
+    columns = []
+    for name in table.columns:
+        cells = _column_cells(table[name])
+        if cells is None:
+            return _pandas_csv(table)
+        columns.append(cells)
+    return _pandas_csv(table.head(0)) + "".join(",".join(row) + "\n" for row in zip(*columns))
+
+
+def _pandas_csv(frame: pd.DataFrame, header: bool = True) -> str:
+    return frame.to_csv(index=False, header=header, float_format=FLOAT_FORMAT,
+                        lineterminator="\n")
+
+
+def _plain(dtype) -> bool:
+    """Numbers, booleans, datetimes and strings: types whose cells pandas formats one by one."""
+    return dtype.kind in "fiubM" or isinstance(dtype, pd.StringDtype)
+
+
+def _column_cells(values: pd.Series) -> list[str] | None:
+    """Each cell of a column as pandas writes it, or None when a value spans lines."""
+    if values.dtype.kind == "f":  # by bit pattern: pandas writes 0.0 and -0.0 differently
+        raw = values.to_numpy()
+        codes, bits = pd.factorize(raw.view(f"i{raw.itemsize}"))
+        distinct = bits.view(raw.dtype)
+    else:
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    # a second column stops the csv writer quoting an empty string that is alone on its line
+    lines = _pandas_csv(pd.DataFrame({"v": distinct, "_": 0}), header=False).split("\n")[:-1]
+    if len(lines) != len(distinct) or not all(line.endswith(",0") for line in lines):
+        return None
+    cells = np.array([line[:-2] for line in lines] + [""], dtype=object)  # code -1: missing
+    return cells[codes].tolist()
 
 
 def write_json(directory: Path, name: str, data: dict[str, Any]) -> None:
