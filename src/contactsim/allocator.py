@@ -4,14 +4,17 @@ A replication allocates tens of arrays of one to thirty megabytes (per-caller in
 metric temporaries) and frees them all at its end.  glibc's ``malloc`` serves such sizes from
 fresh ``mmap`` regions and gives them back to the operating system when freed, so the next
 replication touches brand-new pages again, and on a virtual machine each first touch of a page
-is a costly fault.  Measured on sixteen one-week Met replications in one process: 126 k page
-faults without these settings, 50 k with them, and 10-25% less time per replication.
+is a costly fault.  ``python benchmarks/allocator.py`` runs sixteen one-week Met replications
+in one process with and without these settings: about 30 k page faults without, under 2 k
+with, and a median time per replication 10-20% lower on a 2-core virtual machine.
 
 ``keep_freed_memory()`` raises the size above which blocks get their own ``mmap`` to glibc's
 maximum (32 MiB on 64-bit systems) and lets up to 64 MiB of free memory stay at the top of the
-heap, so freed arrays are reused instead of returned and faulted in again.  The process's peak
-memory does not change (a one-year run peaks at the same size), only how much it keeps between
-replications.  It is called by the command line and by every local worker process; a program
+heap, so freed arrays are reused instead of returned and faulted in again.  The price is that
+memory: a long run's peak can grow by up to those 64 MiB (a year of Met demand peaks at 988 MB
+with the settings and 947 MB without: ``python benchmarks/year.py``, then the same with
+``MALLOC_ARENA_MAX=8`` set, which makes them step aside).  It is called by the command line
+and by every local worker process; a program
 using the Python API may call it too.  It does nothing elsewhere than glibc, nor when the user
 has tuned malloc through the environment (``MALLOC_*_`` or ``GLIBC_TUNABLES``).
 """
