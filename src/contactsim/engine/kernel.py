@@ -8,15 +8,16 @@ It implements exactly the semantics of the SimPy reference (``docs/engine.md``):
   ``arrival`` array with the heap (one comparison instead of a push and a pop per caller).
   Roster boundaries are merged the same way.
 * Abandonment is lazy.  A waiting contact only gets an ABANDON event if abandoning has a
-  consequence (a redial); otherwise it stays in its class's FIFO with its give-up time and is
-  recognised as gone when a handler reaches it (``give_up < now``).  Ties go to the handler
-  because SHIFT and END_SERVICE, the only events that take waiting contacts, precede ABANDON.
-* Idle handlers of a pool are a min-heap of slot numbers; on-duty slots are ``0..n-1``, so the
+  consequence (a redial); otherwise it stays in its class's FIFO and is recognised as gone when
+  a handler reaches it and works out its give-up time (``give_up < now``).  Ties go to the
+  handler because SHIFT and END_SERVICE, the only events that take waiting contacts, precede
+  ABANDON.
+* A pool's idle handlers are a bitmap of slot numbers; on-duty slots are ``0..n-1``, so the
   pool has a free on-duty handler exactly when the smallest idle slot is below ``n``.  A handler
   going off shift needs no event: it is simply not given another contact when its call ends.
 * When a call ends and someone is waiting, every other on-duty handler of the pool is busy
   (otherwise they would have taken the waiting contact), so the freed handler is the smallest
-  free slot and takes the next contact directly, without touching the idle heap.
+  free slot and takes the next contact directly, without touching the idle slots.
 
 Data structures, all flat arrays allocated before the loop and never reallocated:
 
@@ -30,6 +31,11 @@ Data structures, all flat arrays allocated before the loop and never reallocated
   it would redial and so needs an ABANDON event.  Loading its patience at queue entry instead
   stalled the loop on a memory load nothing else was waiting for (24% of the two-class
   benchmark's time);
+* per pool, a bitmap of idle slots (one bit per slot in 64-bit words) and a summary bitmap of
+  its non-empty words: the smallest idle slot is two trailing-zero counts away, and taking or
+  freeing a slot sets or clears a bit.  It replaced a min-heap of slot numbers, whose sifts
+  cost log₂(pool size) unpredictable branches: 27% faster on a year's response stage (a
+  424-slot pool), 6% on a Met week;
 * the records, written in place, every field when the contact is created.
 
 The helpers are closures over those arrays, defined inside :func:`simulate`, rather than
@@ -43,6 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 SHIFT, END_SERVICE, ABANDON, ARRIVE, IVR_END = 0, 1, 2, 3, 4
 IN_SYSTEM, COMPLETED, ABANDONED, DIVERTED_ONLINE, DIVERTED_OTHER, IVR_HANGUP = 0, 1, 2, 3, 4, 5
@@ -169,55 +176,49 @@ def simulate(
                     r_status[row], r_end[row] = ABANDONED, give_up
                 row = qnext[row]
 
-    # --- idle handler slots: a min-heap per pool (rows of one array), and how many are on duty ---
+    # --- idle handler slots: a bitmap per pool (bit s set: slot s idle), and a summary bitmap
+    # of its non-empty words; the smallest idle slot is two trailing-zero counts away ---
     max_slots = 1
     for p in range(n_pools):
         max_slots = max(max_slots, n_slots[p])
-    idle = np.empty((n_pools, max_slots), np.int64)
-    n_idle = np.empty(n_pools, np.int64)
+    n_words = (max_slots + 63) // 64
+    n_sums = (n_words + 63) // 64
+    idle_bits = np.zeros((n_pools, n_words), np.uint64)
+    idle_sum = np.zeros((n_pools, n_sums), np.uint64)
     on_duty = np.empty(n_pools, np.int64)
+    one = np.uint64(1)
     for p in range(n_pools):
         for s in range(n_slots[p]):
-            idle[p, s] = s  # ascending order is already a valid heap
-        n_idle[p] = n_slots[p]
+            idle_bits[p, s >> 6] |= one << np.uint64(s & 63)
+            idle_sum[p, s >> 12] |= one << np.uint64((s >> 6) & 63)
         on_duty[p] = roster[p, 0]
 
+    def smallest_idle(p):
+        """Pool p's smallest idle slot, or -1."""
+        for j in range(n_sums):
+            m = idle_sum[p, j]
+            if m != 0:
+                w = j * 64 + np.int64(trailing_zeros(m))
+                return w * 64 + np.int64(trailing_zeros(idle_bits[p, w]))
+        return -1
+
     def free_handler(p):
-        """An idle on-duty slot of pool p, taken off the idle heap, or -1."""
-        n = n_idle[p]
-        if n == 0 or idle[p, 0] >= on_duty[p]:
+        """An idle on-duty slot of pool p, marked busy, or -1."""
+        slot = smallest_idle(p)
+        if slot < 0 or slot >= on_duty[p]:
             return -1
-        slot = idle[p, 0]
-        n -= 1
-        n_idle[p] = n
-        value = idle[p, n]
-        i = 0
-        while True:
-            child = 2 * i + 1
-            if child >= n:
-                break
-            if child + 1 < n and idle[p, child + 1] < idle[p, child]:
-                child += 1
-            if idle[p, child] < value:
-                idle[p, i] = idle[p, child]
-                i = child
-            else:
-                break
-        idle[p, i] = value
+        w = slot >> 6
+        bits = idle_bits[p, w] & ~(one << np.uint64(slot & 63))
+        idle_bits[p, w] = bits
+        if bits == 0:
+            idle_sum[p, w >> 6] &= ~(one << np.uint64(w & 63))
         return slot
 
     def release_handler(p, slot):
-        """Slot goes back on pool p's idle heap."""
-        i = n_idle[p]
-        n_idle[p] = i + 1
-        while i > 0:
-            parent = (i - 1) >> 1
-            if slot < idle[p, parent]:
-                idle[p, i] = idle[p, parent]
-                i = parent
-            else:
-                break
-        idle[p, i] = slot
+        """Slot goes back to pool p's idle slots."""
+        w = slot >> 6
+        idle_bits[p, w] |= one << np.uint64(slot & 63)
+        idle_sum[p, w >> 6] |= one << np.uint64(w & 63)
 
     def start(row, p, slot, t, hn, pending):
         """Handler ``slot`` of pool ``p`` takes contact ``row`` now; schedule the end of the call."""
@@ -275,7 +276,7 @@ def simulate(
                 if count == on_duty[p]:
                     continue
                 on_duty[p] = count
-                while n_idle[p] > 0 and idle[p, 0] < count:
+                while 0 <= smallest_idle(p) < count:
                     row = take_waiting(p, t)
                     if row < 0:
                         break
