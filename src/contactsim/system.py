@@ -149,11 +149,11 @@ class QueueSystem:
 
     def max_contacts(self) -> int:
         """An upper bound on the number of contact records the run can create."""
-        redials = self.redials.astype(np.int64)
-        bound = self.n_callers + int(redials.sum())
+        bound = self.n_callers + int(self.redials.sum(dtype=np.int64))
         if self.ivr_class >= 0 and self.divert_class >= 0:
             diverts = self.ivr_path == IVR_DIVERT_ONLINE
-            bound += int(np.count_nonzero(diverts)) + int(redials[diverts].sum())
+            diverted_redials = self.redials[diverts].sum(dtype=np.int64)
+            bound += int(np.count_nonzero(diverts)) + int(diverted_redials)
         return bound
 
 
