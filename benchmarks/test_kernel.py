@@ -9,7 +9,8 @@ heap and FIFO helpers written as inlined functions taking arrays, 60% of the sam
 code were numba's atomic reference-count helpers, 40% the loop; as closures over the arrays,
 99.5% are the loop (5.1 -> 8.4 M calls/s).  Allocating every array once (no reallocation in the
 loop) gained ~20%, a branchless child pick ~8%, handling END_SERVICE first ~5%; ablations showed
-the records and the idle-handler heap cost little.
+the records and the idle-handler slots cost little here (the pool is always full; the slots'
+bitmap, which replaced a heap, pays off on unsaturated pools: docs/engine.md).
 """
 
 from __future__ import annotations
