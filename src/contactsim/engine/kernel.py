@@ -187,11 +187,6 @@ def simulate(
     idle_sum = np.zeros((n_pools, n_sums), np.uint64)
     on_duty = np.empty(n_pools, np.int64)
     one = np.uint64(1)
-    for p in range(n_pools):
-        for s in range(n_slots[p]):
-            idle_bits[p, s >> 6] |= one << np.uint64(s & 63)
-            idle_sum[p, s >> 12] |= one << np.uint64((s >> 6) & 63)
-        on_duty[p] = roster[p, 0]
 
     def smallest_idle(p):
         """Pool p's smallest idle slot, or -1."""
@@ -219,6 +214,11 @@ def simulate(
         w = slot >> 6
         idle_bits[p, w] |= one << np.uint64(slot & 63)
         idle_sum[p, w >> 6] |= one << np.uint64(w & 63)
+
+    for p in range(n_pools):  # every slot starts idle
+        for s in range(n_slots[p]):
+            release_handler(p, s)
+        on_duty[p] = roster[p, 0]
 
     def start(row, p, slot, t, hn, pending):
         """Handler ``slot`` of pool ``p`` takes contact ``row`` now; schedule the end of the call."""
