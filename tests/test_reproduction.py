@@ -104,3 +104,29 @@ def test_september_is_never_read_by_the_calibration(tmp_path, monkeypatch):
     for path, value in result.fit.fitted().items():
         assert cal.value_at(scenario, path) == pytest.approx(value)
     assert np.all(np.isfinite(result.september["central"].mean))
+
+
+def test_report_shows_the_strictly_blind_prediction_against_september():
+    """The structure fixed before September was seen gets its own errors and verdict."""
+    from types import SimpleNamespace
+
+    from contactsim.reproduction_text import blind_prediction
+    from contactsim.sensitivity import BLIND_STRUCTURE, Effect, Variant
+
+    targets = [cal.Target(f"k{i}", ch, m, obs, 0.01) for i, (ch, m, obs) in enumerate(
+        [("999", "service_level", 0.78), ("101", "service_level", 0.61),
+         ("101", "abandon_rate", 0.23)])]
+    observed = SimpleNamespace(targets=targets)
+
+    def report(predicted):
+        effect = Effect(Variant("blending", BLIND_STRUCTURE), np.array([0.014, -0.002, 0.0]),
+                        {}, np.array(predicted), np.zeros(3), np.zeros(3))
+        rep = SimpleNamespace(sensitivity=[effect], observed_september=observed,
+                              september={"central": SimpleNamespace(targets=targets)})
+        return " ".join(blind_prediction(rep))
+
+    text = report([0.883, 0.835, 0.074])
+    assert "errors +10.3, +22.5, -15.6 points, outside ±5 points on 3 of 3 KPIs" in text
+    assert "worst July error 1.4 points" in text and "did not get there" in text
+    text = report([0.80, 0.60, 0.26])
+    assert "within ±5 points on every KPI" in text and "did not get there" not in text

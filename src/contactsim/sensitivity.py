@@ -25,6 +25,10 @@ from contactsim.experiment import Point, execute
 from contactsim.schema import Scenario
 
 
+# The structure the model had before any September figure was seen: every handler blended.
+BLIND_STRUCTURE = "fully blended: no 999-only handlers (refit)"
+
+
 @dataclass(frozen=True)
 class Variant:
     """One changed assumption."""
@@ -87,7 +91,7 @@ def variants(scenario: Scenario, share: float) -> list[Variant]:
                 render={"channels.101.patience.mean": _patience("weibull", 1.5)}),
         Variant("patience shape", "101 patience lognormal cv 1 (same mean, refit)",
                 render={"channels.101.patience.mean": _patience("lognormal", 1.0)}),
-        Variant("blending", "fully blended: no 999-only handlers (refit)",
+        Variant("blending", BLIND_STRUCTURE,
                 july=("pools.call_999.scale=0",), fixed=("pools.call_999.scale",)),
         Variant("blending", "no blending: blended pool takes 101 only (refit)",
                 july=('pools.call_handlers.serves=["101"]',),
