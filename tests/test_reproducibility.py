@@ -33,3 +33,18 @@ def test_another_seed_changes_the_results(tmp_path):
     a = api.run(CONFIGS / "met-2018-09.yaml", overrides=SMALL, replications=1, seed=1)
     b = api.run(CONFIGS / "met-2018-09.yaml", overrides=SMALL, replications=1, seed=2)
     assert not a.summary["value"].equals(b.summary["value"])
+
+
+def test_draws_and_records_match_the_committed_digests():
+    """Catches what side-by-side runs cannot: every run drawing differently after an upgrade."""
+    import json
+
+    import golden
+
+    committed = json.loads(golden.GOLDEN.read_text(encoding="utf-8"))
+    now = golden.digests()
+    changed = sorted(f"{case}: {part}" for case, parts in committed["digests"].items()
+                     for part, value in parts.items() if now.get(case, {}).get(part) != value)
+    assert set(now) == set(committed["digests"]) and not changed, (
+        f"sampled inputs or records changed ({'; '.join(changed)}); digests written with "
+        f"{committed['written_with']}, now {golden.versions()}. See tests/golden.py.")
