@@ -12,6 +12,11 @@ It implements exactly the semantics of the SimPy reference (``docs/engine.md``):
   a handler reaches it and works out its give-up time (``give_up < now``).  Ties go to the
   handler because SHIFT and END_SERVICE, the only events that take waiting contacts, precede
   ABANDON.
+* ABANDON events are timers in a heap of their own, which knows where each contact's timer is,
+  so answering the contact removes its timer at once.  In the event heap, 96% of a Met week's
+  999 timers (10 min patience, mostly answered in seconds) were still there when they fell due,
+  each costing a push and a pop: the separate heap made a Met week 6% and a July week 15%
+  faster, the benchmark model (no redial, so no timers) unchanged.
 * A pool's idle handlers are a bitmap of slot numbers; on-duty slots are ``0..n-1``, so the
   pool has a free on-duty handler exactly when the smallest idle slot is below ``n``.  A handler
   going off shift needs no event: it is simply not given another contact when its call ends.
@@ -70,10 +75,10 @@ def simulate(
     n_classes = patience.shape[0]
 
     # --- the event heap: size ``hn`` and the ``pending`` flag are threaded through as values ---
-    # Room for every event that can ever be pending.  Each names a contact — the one it ends,
-    # abandons or routes, or the one it creates — and a contact has at most two pending at once
-    # (a stale ABANDON left by lazy cancellation, and its END_SERVICE).  Only the part the heap
-    # reaches is ever written, so the operating system never backs the rest with memory.
+    # Room for every event that can ever be pending.  Each names a contact — the one it ends or
+    # routes, or the one it creates — and a contact has at most one pending at once, so twice
+    # the records' size is ample.  Only the part the heap reaches is ever written, so the
+    # operating system never backs the rest with memory.
     room = 2 * r_caller.size + 2
     ht = np.empty(room, np.float64)
     hk = np.empty(room, np.int64)
@@ -132,6 +137,56 @@ def simulate(
     qhead = np.full(n_classes, -1, np.int64)
     qtail = np.full(n_classes, -1, np.int64)
     qnext = np.empty(r_caller.size, np.int32)  # rows fit in 32 bits (system.MAX_CONTACTS)
+
+    # --- the abandonment timers of waiting contacts that would redial: a heap of their own,
+    # with each contact's position (apos), so a timer is removed as soon as its contact is
+    # answered instead of lingering in the event heap until it falls due ---
+    at = np.empty(r_caller.size + 1, np.float64)
+    ak = np.empty(r_caller.size + 1, np.int64)
+    ar = np.empty(r_caller.size + 1, np.int64)
+    apos = np.empty(r_caller.size, np.int32)
+    timed = redials.max() > 0 if redials.size > 0 else False  # any timer at all
+
+    def a_place(i, t, key, row):
+        at[i], ak[i], ar[i] = t, key, row
+        apos[row] = i
+
+    def a_sift_up(i, t, key, row):
+        while i > 0:
+            parent = (i - 1) >> 1
+            if before(t, key, at[parent], ak[parent]):
+                a_place(i, at[parent], ak[parent], ar[parent])
+                i = parent
+            else:
+                break
+        a_place(i, t, key, row)
+
+    def a_sift_down(n, i, t, key, row):
+        while True:
+            child = 2 * i + 1
+            if child >= n:
+                break
+            right = child + 1
+            if right < n and before(at[right], ak[right], at[child], ak[child]):
+                child = right
+            if before(at[child], ak[child], t, key):
+                a_place(i, at[child], ak[child], ar[child])
+                i = child
+            else:
+                break
+        a_place(i, t, key, row)
+
+    def a_remove(n, i):
+        """Remove entry i of an abandonment heap of size n; returns the new size."""
+        apos[ar[i]] = -1
+        n -= 1
+        if i < n:
+            t, key, row = at[n], ak[n], ar[n]
+            if i > 0 and before(t, key, at[(i - 1) >> 1], ak[(i - 1) >> 1]):
+                a_sift_up(i, t, key, row)
+            else:
+                a_sift_down(n, i, t, key, row)
+        return n
 
     def give_up_time(row):
         return r_queue[row] + patience[r_klass[row], r_caller[row]]
@@ -230,6 +285,7 @@ def simulate(
             hn, pending = schedule(hn, pending, done, key, row)
         return hn, pending
 
+    an = 0  # abandonment timers pending
     hn = 0
     pending = False  # the heap's root was taken and awaits removal
     rows = 0
@@ -252,6 +308,8 @@ def simulate(
             ka = arrive_key + next_caller * per_caller
             if before(ta, ka, t, key):
                 t, key, source = ta, ka, 1
+        if an > 0 and before(at[0], ak[0], t, key):
+            t, key, source = at[0], ak[0], 3
         if t_shift <= t:  # SHIFT sorts first among events at the same time
             t, source = t_shift, 2
         if not t < horizon:
@@ -265,6 +323,8 @@ def simulate(
             if slot < on_duty[p]:
                 nxt = take_waiting(p, t)
                 if nxt >= 0:
+                    if timed and apos[nxt] >= 0:
+                        an = a_remove(an, apos[nxt])
                     hn, pending = start(nxt, p, slot, t, hn, pending)
                     continue
             release_handler(p, slot)
@@ -280,9 +340,22 @@ def simulate(
                     row = take_waiting(p, t)
                     if row < 0:
                         break
+                    if timed and apos[row] >= 0:
+                        an = a_remove(an, apos[row])
                     hn, pending = start(row, p, free_handler(p), t, hn, pending)
             boundary += 1
             t_shift = boundary * roster_interval
+            continue
+
+        if source == 3:  # a waiting contact's patience runs out, and it will redial
+            row = ar[0]
+            an = a_remove(an, 0)
+            caller, attempt = r_caller[row], r_attempt[row]
+            r_status[row], r_end[row] = ABANDONED, t
+            t_redial = t + redial_delay[attempt, caller]
+            if t_redial < horizon:
+                key = arrive_key + caller * per_caller + attempt + 1
+                hn, pending = schedule(hn, pending, t_redial, key, redial_class[caller])
             continue
 
         if source == 1:  # a first attempt, straight from the sorted arrivals
@@ -310,7 +383,7 @@ def simulate(
                 key = IVR_END * KIND_STRIDE + caller * per_caller + attempt
                 hn, pending = schedule(hn, pending, t + ivr_time[caller], key, row)
                 continue
-        elif kind == IVR_END:
+        else:  # IVR_END (abandonment timers have a heap of their own)
             path = ivr_path[caller]
             r_ivr[row] = path
             if path != 0:
@@ -325,14 +398,6 @@ def simulate(
                 else:
                     r_status[row] = IVR_HANGUP
                 continue
-        else:  # ABANDON, only scheduled for contacts that would redial
-            if r_status[row] == IN_SYSTEM and np.isnan(r_answer[row]):
-                r_status[row], r_end[row] = ABANDONED, t
-                t_redial = t + redial_delay[attempt, caller]
-                if t_redial < horizon:
-                    key = arrive_key + caller * per_caller + attempt + 1
-                    hn, pending = schedule(hn, pending, t_redial, key, redial_class[caller])
-            continue
 
         # --- the contact reaches the queue (after ARRIVE, or IVR_END when routed) ---
         r_queue[row] = t
@@ -349,11 +414,14 @@ def simulate(
         if answered:
             continue
         join_queue(cls, row)
-        if attempt < redials[caller]:
-            give_up = t + patience[cls, caller]
-            if give_up < horizon:
-                key = ABANDON * KIND_STRIDE + caller * per_caller + attempt
-                hn, pending = schedule(hn, pending, give_up, key, row)
+        if timed:
+            apos[row] = -1
+            if attempt < redials[caller]:
+                give_up = t + patience[cls, caller]
+                if give_up < horizon:
+                    an += 1
+                    a_sift_up(an - 1, give_up,
+                              ABANDON * KIND_STRIDE + caller * per_caller + attempt, row)
 
     settle_queues()
     return rows
