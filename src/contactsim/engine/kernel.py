@@ -138,18 +138,23 @@ def simulate(
     qtail = np.full(n_classes, -1, np.int64)
     qnext = np.empty(r_caller.size, np.int32)  # rows fit in 32 bits (system.MAX_CONTACTS)
 
-    # --- the abandonment timers of waiting contacts that would redial: a heap of their own,
-    # with each contact's position (apos), so a timer is removed as soon as its contact is
-    # answered instead of lingering in the event heap until it falls due ---
+    # --- the abandonment timers of waiting contacts that would redial: a heap of their own
+    # that knows each timer's place, so a timer goes as soon as its contact is answered instead
+    # of lingering in the event heap until it falls due.  The place is kept in the contact's
+    # record as ``handler = -2 - place``: a waiting contact has no handler yet, and the record
+    # is written when the contact is answered anyway ---
     at = np.empty(r_caller.size + 1, np.float64)
     ak = np.empty(r_caller.size + 1, np.int64)
     ar = np.empty(r_caller.size + 1, np.int64)
-    apos = np.empty(r_caller.size, np.int32)
-    timed = redials.max() > 0 if redials.size > 0 else False  # any timer at all
+    timed = redials.max() > 0 if redials.size > 0 else False  # can there be timers at all?
+
+    def timer_of(row):
+        """Where row's timer is in the timer heap, or -1."""
+        return -2 - np.int64(r_handler[row])
 
     def a_place(i, t, key, row):
         at[i], ak[i], ar[i] = t, key, row
-        apos[row] = i
+        r_handler[row] = -2 - i
 
     def a_sift_up(i, t, key, row):
         while i > 0:
@@ -178,7 +183,7 @@ def simulate(
 
     def a_remove(n, i):
         """Remove entry i of an abandonment heap of size n; returns the new size."""
-        apos[ar[i]] = -1
+        r_handler[ar[i]] = -1
         n -= 1
         if i < n:
             t, key, row = at[n], ak[n], ar[n]
@@ -323,8 +328,8 @@ def simulate(
             if slot < on_duty[p]:
                 nxt = take_waiting(p, t)
                 if nxt >= 0:
-                    if timed and apos[nxt] >= 0:
-                        an = a_remove(an, apos[nxt])
+                    if timer_of(nxt) >= 0:
+                        an = a_remove(an, timer_of(nxt))
                     hn, pending = start(nxt, p, slot, t, hn, pending)
                     continue
             release_handler(p, slot)
@@ -340,8 +345,8 @@ def simulate(
                     row = take_waiting(p, t)
                     if row < 0:
                         break
-                    if timed and apos[row] >= 0:
-                        an = a_remove(an, apos[row])
+                    if timer_of(row) >= 0:
+                        an = a_remove(an, timer_of(row))
                     hn, pending = start(row, p, free_handler(p), t, hn, pending)
             boundary += 1
             t_shift = boundary * roster_interval
@@ -414,14 +419,12 @@ def simulate(
         if answered:
             continue
         join_queue(cls, row)
-        if timed:
-            apos[row] = -1
-            if attempt < redials[caller]:
-                give_up = t + patience[cls, caller]
-                if give_up < horizon:
-                    an += 1
-                    a_sift_up(an - 1, give_up,
-                              ABANDON * KIND_STRIDE + caller * per_caller + attempt, row)
+        if timed and attempt < redials[caller]:
+            give_up = t + patience[cls, caller]
+            if give_up < horizon:
+                an += 1
+                a_sift_up(an - 1, give_up, ABANDON * KIND_STRIDE + caller * per_caller + attempt,
+                          row)
 
-    settle_queues()
+    settle_queues()  # no timer is left: only those due before the horizon were set
     return rows
