@@ -71,7 +71,8 @@ def lines(data: dict) -> list[str]:
         work = (info.get("calls") or info.get("contacts") or info.get("replications")
                 or info.get("tasks") or "")
         rate = f"{work / bench['stats']['min']:,.0f} /s" if work else ""
-        out.append(f"| `{name}` | {bench['stats']['min']:.4f} | {work:,} | {rate} |")
+        out.append(f"| `{name}` | {bench['stats']['min']:.4f} | {f'{work:,}' if work else ''} | "
+                   f"{rate} |")
     out += ["", "## Targets (issue 3 and 4)", "", "| target | measured | goal | verdict |",
             "|---|---:|---:|---|"]
     out += _targets(b)
