@@ -33,9 +33,12 @@ Data structures, all flat arrays allocated before the loop and never reallocated
 * one FIFO per class, a linked list threaded through the record rows (``qnext``): a contact
   queues at most once, so nothing ever has to grow.  A waiting contact's give-up time is worked
   out from its record (queue entry + patience) only when a handler reaches it — or at once if
-  it would redial and so needs an ABANDON event.  Loading its patience at queue entry instead
+  it would redial and so needs an abandonment timer.  Loading its patience at queue entry instead
   stalled the loop on a memory load nothing else was waiting for (24% of the two-class
   benchmark's time);
+* the abandonment timers: a second binary min-heap (time, key, record row) with the same keys,
+  whose entries' places are kept in the waiting contacts' records (``handler = -2 - place``),
+  so a timer is removed, not left stale, when its contact is answered;
 * per pool, a bitmap of idle slots (one bit per slot in 64-bit words) and a summary bitmap of
   its non-empty words: the smallest idle slot is two trailing-zero counts away, and taking or
   freeing a slot sets or clears a bit.  It replaced a min-heap of slot numbers, whose sifts
@@ -76,9 +79,9 @@ def simulate(
 
     # --- the event heap: size ``hn`` and the ``pending`` flag are threaded through as values ---
     # Room for every event that can ever be pending.  Each names a contact — the one it ends or
-    # routes, or the one it creates — and a contact has at most one pending at once, so twice
-    # the records' size is ample.  Only the part the heap reaches is ever written, so the
-    # operating system never backs the rest with memory.
+    # routes, or the one it creates — and a contact has at most one pending at once, so the
+    # records' size (plus the taken root) would do; twice that is a margin that costs only
+    # address space: the operating system backs only the part the heap reaches.
     room = 2 * r_caller.size + 2
     ht = np.empty(room, np.float64)
     hk = np.empty(room, np.int64)
@@ -149,7 +152,8 @@ def simulate(
     timed = redials.max() > 0 if redials.size > 0 else False  # can there be timers at all?
 
     def timer_of(row):
-        """Where row's timer is in the timer heap, or -1."""
+        """Where row's timer is in the timer heap, or -1.  (Places stay below
+        system.MAX_CONTACTS = 2**31 - 1, so -2 - place fits the 32-bit handler field.)"""
         return -2 - np.int64(r_handler[row])
 
     def a_place(i, t, key, row):
@@ -300,10 +304,10 @@ def simulate(
     arrive_key = ARRIVE * KIND_STRIDE
 
     while True:
-        # --- the earliest of: roster boundary, heap top, next first attempt ---
+        # --- the earliest of: roster boundary, event heap top, next first attempt, timer ---
         hn = settle(hn, pending)
         pending = False
-        source = 0  # 0 heap, 1 first attempt, 2 roster boundary
+        source = 0  # 0 event heap, 1 first attempt, 2 roster boundary, 3 abandonment timer
         if hn > 0:
             t, key = ht[0], hk[0]
         else:
