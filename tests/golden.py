@@ -31,20 +31,25 @@ CASES = {  # name: (config, overrides); every case is digested for replications 
 REPLICATIONS = (0, 1)
 
 
-def _update(digest, name: str, array: np.ndarray) -> None:
-    array = np.ascontiguousarray(array)
+def _update(digest, name: str, value) -> None:
+    """Add an array (NaNs made canonical: their sign bit differs between CPUs) or a scalar."""
+    if not isinstance(value, np.ndarray):
+        digest.update(f"{name}={value!r}".encode())
+        return
+    array = np.ascontiguousarray(value)
+    if array.dtype.kind == "f":
+        array = np.where(np.isnan(array), np.nan, array)
     digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
     digest.update(array.tobytes())
 
 
 def inputs_digest(inputs) -> str:
-    """Every per-caller array and table of one replication's sampled inputs."""
+    """Every per-caller array, table and setting of one replication's sampled inputs."""
     digest = hashlib.sha256()
     for name, value in sorted(vars(inputs.calls).items()):
-        if isinstance(value, np.ndarray):
-            _update(digest, f"calls.{name}", value)
+        _update(digest, f"calls.{name}", value)
     for name, value in sorted(vars(inputs).items()):
-        if isinstance(value, np.ndarray):
+        if name != "calls":
             _update(digest, name, value)
     return digest.hexdigest()
 
@@ -80,10 +85,14 @@ def digests() -> dict[str, dict[str, str]]:
 
 
 def versions() -> dict[str, str]:
+    """What the digests may depend on, for the failure message."""
+    import platform
+
     import numba
 
     return {"numpy": np.__version__, "numba": numba.__version__,
-            "python": ".".join(map(str, sys.version_info[:3]))}
+            "python": ".".join(map(str, sys.version_info[:3])),
+            "machine": platform.machine(), "libc": " ".join(platform.libc_ver())}
 
 
 if __name__ == "__main__":
