@@ -118,15 +118,17 @@ def test_report_shows_the_strictly_blind_prediction_against_september():
          ("101", "abandon_rate", 0.23)])]
     observed = SimpleNamespace(targets=targets)
 
-    def report(predicted):
+    def report(predicted, warnings=()):
         effect = Effect(Variant("blending", BLIND_STRUCTURE), np.array([0.014, -0.002, 0.0]),
-                        {}, np.array(predicted), np.zeros(3), np.zeros(3))
+                        {}, np.array(predicted), np.zeros(3), np.zeros(3), list(warnings))
         rep = SimpleNamespace(sensitivity=[effect], observed_september=observed,
                               september={"central": SimpleNamespace(targets=targets)})
         return " ".join(blind_prediction(rep))
 
-    text = report([0.883, 0.835, 0.074])
+    text = report([0.883, 0.835, 0.074], ["a parameter is at its bound"])
     assert "errors +10.3, +22.5, -15.6 points, outside ±5 points on 3 of 3 KPIs" in text
-    assert "worst July error 1.4 points" in text and "did not get there" in text
+    assert "July KPIs within 1.4 points" in text and "did not get there" in text
+    assert "ended with a warning" in text
     text = report([0.80, 0.60, 0.26])
     assert "within ±5 points on every KPI" in text and "did not get there" not in text
+    assert "warning" not in text
