@@ -15,7 +15,7 @@ It implements exactly the semantics of the SimPy reference (``docs/engine.md``):
 * ABANDON events are timers in a heap of their own, which knows where each contact's timer is,
   so answering the contact removes its timer at once.  In the event heap, 96% of a Met week's
   999 timers (10 min patience, mostly answered in seconds) were still there when they fell due,
-  each costing a push and a pop: the separate heap made a Met week 6% and a July week 15%
+  each costing a push and a pop: the separate heap made a Met week 6% and a July week 11-15%
   faster, the benchmark model (no redial, so no timers) unchanged.
 * A pool's idle handlers are a bitmap of slot numbers; on-duty slots are ``0..n-1``, so the
   pool has a free on-duty handler exactly when the smallest idle slot is below ``n``.  A handler
