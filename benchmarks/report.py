@@ -116,6 +116,11 @@ PROFILE_NOTES = [
 ]
 
 
+def _reference(what: str, measured: str) -> str:
+    """A row shown beside the targets to read them by, with no target of its own."""
+    return f"| {what} | {measured} | – | for reference |"
+
+
 def _targets(b: dict) -> list[str]:
     rows = []
     kernel = b.get("test_kernel_two_class_erlang_a_1e6")
@@ -127,8 +132,7 @@ def _targets(b: dict) -> list[str]:
                         "this model, writing the records"),
                        ("test_minimal_loop_bare_1e6", "same, without records")):
         if name in b:
-            rows.append(f"| {what} | {_rate(b[name], 'calls') / 1e6:.2f} M calls/s | – | "
-                        f"for reference |")
+            rows.append(_reference(what, f"{_rate(b[name], 'calls') / 1e6:.2f} M calls/s"))
     ratio = _time_ratio(b, "test_simpy_reference", "test_fast_engine")
     if ratio:
         rows.append(f"| fast engine vs SimPy reference, same inputs (minimum times) | "
@@ -154,19 +158,19 @@ def _targets(b: dict) -> list[str]:
     cpu = [b.get(f"test_replication_cpu[{w}]", {}).get("extra_info", {}).get(
         "cpu_s_per_replication") for w in (1, 2)]
     if all(cpu):
-        rows.append(f"| CPU time of one replication, 1 → 2 cores busy (median, inside the "
-                    f"task) | {cpu[0] * 1e3:.0f} → {cpu[1] * 1e3:.0f} ms "
-                    f"({cpu[1] / cpu[0] - 1:+.0%}) | – | for reference |")
+        rows.append(_reference("CPU time of one replication, 1 → 2 cores busy (median, "
+                               "inside the task)", f"{cpu[0] * 1e3:.0f} → {cpu[1] * 1e3:.0f} "
+                               f"ms ({cpu[1] / cpu[0] - 1:+.0%})"))
         single = b.get("test_replications[1]")
         if single:
             n = single["extra_info"]["replications"]
             bound = single["stats"]["min"] / (n / 2 * cpu[1])
-            rows.append(f"| so 2 workers can be at most this much faster than 1 | {bound:.2f}× "
-                        f"| – | for reference |")
+            rows.append(_reference("so 2 workers can be at most this much faster than 1",
+                                   f"{bound:.2f}×"))
     ceiling = _time_ratio(b, "test_cpu_ceiling[1]", "test_cpu_ceiling[2]")
     if ceiling:
-        rows.append(f"| pure-CPU ceiling of this machine, 2 processes vs 1 | {ceiling:.2f}× | – | "
-                    f"for reference |")
+        rows.append(_reference("pure-CPU ceiling of this machine, 2 processes vs 1",
+                               f"{ceiling:.2f}×"))
     scaling = sorted((v["extra_info"]["calls"], v["stats"]["min"]) for k, v in b.items()
                      if k.startswith("test_kernel_scaling"))
     if scaling:
