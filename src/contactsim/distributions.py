@@ -18,6 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
+from contactsim.categorical import categorical
+
 
 class Sampler(Protocol):
     """What every distribution offers: draws, and the moments a test can check them against."""
@@ -150,7 +152,7 @@ class Empirical:
 
     def sample(self, size: int, *, rng: np.random.Generator) -> np.ndarray:
         values = np.asarray(self.values, dtype=float)
-        return rng.choice(values, size=size, p=self._probabilities())
+        return values[categorical(rng, self._probabilities(), size)]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from contactsim.arrivals import interval_rates, sample_arrivals
+from contactsim.categorical import categorical
 from contactsim.roster import rotate_to_start, weekly_counts
 from contactsim.rng import Streams
 from contactsim.schema import CHANNELS, GRADES, Scenario
@@ -203,7 +204,7 @@ class _Drawer:
         for c, name in enumerate(CHANNELS):
             shares = outcome_shares(self.scenario, name)
             self.per_caller("outcome", name,
-                            lambda size, rng: rng.choice(7, size=size, p=shares), -1, out=out[c])
+                            lambda size, rng: categorical(rng, shares, size), -1, out=out[c])
         return out
 
     def downstream(self, purpose: str, sampler) -> np.ndarray:
@@ -371,7 +372,7 @@ def _ivr(scenario: Scenario, draw: _Drawer):
         return np.zeros(draw.n, np.int8), np.zeros(draw.n)
     shares = np.array([ivr.routed, ivr.divert_online, ivr.divert_other, ivr.hang_up])
     path = draw.per_caller(
-        "ivr_path", "101", lambda k, rng: rng.choice(4, size=k, p=shares / shares.sum()), 0,
+        "ivr_path", "101", lambda k, rng: categorical(rng, shares / shares.sum(), k), 0,
         np.int8,
     )
     menu = ivr.menu_time.sampler()
@@ -412,7 +413,7 @@ def _redial_channels(draw: _Drawer, k: int, channel: int, redial) -> np.ndarray:
     targets = np.array([CHANNELS.index(t) for t in redial.switch] + [channel], np.int8)
     probs = list(redial.switch.values()) + [max(0.0, 1 - sum(redial.switch.values()))]
     return draw.draw("redial_channel", CHANNELS[channel], k,
-                     lambda size, rng: targets[rng.choice(len(targets), size, p=probs)])
+                     lambda size, rng: targets[categorical(rng, probs, size)])
 
 
 def _redial_plan(draw: _Drawer, k: int, channel: int, redial: list, switch: np.ndarray,

@@ -1,0 +1,166 @@
+"""Where a simulated year's wall time goes: by phase, by engine run and by random stream.
+
+    python benchmarks/profile_year.py [CONFIG] [--rounds N] [--streams N] [--cprofile N]
+
+Runs the year benchmark's replication (``benchmarks/year.py``: a year of ``CONFIG`` demand,
+default ``configs/met-2018-07.yaml``, as every replication of a command-line run) ``N`` times in
+this process and prints, for each round and as the median over rounds:
+
+* the phases: arrivals and their merge into one caller order (``InputSampler()``), the
+  call-handling draws (``InputSampler.calls``), the call-handling engine run, the downstream
+  draws (``InputSampler.inputs``), the two downstream engine runs, the metrics; "everything
+  else" is mostly picking and sorting the downstream stages' jobs;
+* the ``--streams`` most expensive named streams: how many values each drew and how long the
+  draws took (the placing of the values in caller order is not included);
+* with ``--cprofile N``, the N functions with the most time of their own over one extra round.
+
+The timers wrap the functions they time and change nothing else; the replication's records
+are the benchmark's.  The host's speed drifts from one round to the next (a phase may take
+30% longer in one round than in the next), so compare medians, and compare variants side by
+side in alternate runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from contactsim import inputs, metrics, stages
+from contactsim.allocator import keep_freed_memory
+from contactsim.config import load
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-07.yaml"
+
+
+class Timings:
+    """Seconds and counts accumulated under names during one round."""
+
+    def __init__(self):
+        self.seconds = defaultdict(float)
+        self.values = defaultdict(int)
+
+    @contextmanager
+    def timing(self, name: str, values: int = 0):
+        started = time.perf_counter()
+        yield
+        self.seconds[name] += time.perf_counter() - started
+        self.values[name] += values
+
+
+def _instrument(phases: Timings, streams: Timings) -> None:
+    """Wrap the phases' functions and the per-stream draws with timers."""
+    init, calls, more_inputs = (inputs.InputSampler.__init__, inputs.InputSampler.calls,
+                                inputs.InputSampler.inputs)
+    draw, engine_run, summary = inputs._Drawer.draw, stages.ENGINES["fast"], metrics.summary_table
+
+    def timed_init(self, scenario, replication):
+        with phases.timing("draws: arrivals, caller order"):
+            init(self, scenario, replication)
+
+    def timed_calls(self):
+        with phases.timing("draws: call handling"):
+            return calls(self)
+
+    def timed_inputs(self, system):
+        with phases.timing("draws: downstream"):
+            return more_inputs(self, system)
+
+    def timed_draw(self, purpose, target, k, sample):
+        started = time.perf_counter()
+        values = draw(self, purpose, target, k, sample)
+        name = f"{purpose}:{target or '-'}"
+        streams.seconds[name] += time.perf_counter() - started
+        streams.values[name] += values.size
+        return values
+
+    def timed_engine(system):
+        with phases.timing(f"engine: {'+'.join(system.pool_names)}", system.n_callers):
+            return engine_run(system)
+
+    def timed_summary(rep):
+        with phases.timing("metrics"):
+            return summary(rep)
+
+    inputs.InputSampler.__init__ = timed_init
+    inputs.InputSampler.calls, inputs.InputSampler.inputs = timed_calls, timed_inputs
+    inputs._Drawer.draw, stages.ENGINES["fast"] = timed_draw, timed_engine
+    metrics.summary_table = timed_summary
+
+
+def _year(config: Path):
+    return load(config, ["horizon_days=365", "warmup=0", "start_date=2018-01-01"]).scenario
+
+
+def _one_round(year, phases: Timings, streams: Timings) -> float:
+    started = time.perf_counter()
+    metrics.summary_table(stages.simulate(year, 0, keep_inputs=False))
+    return time.perf_counter() - started
+
+
+def _print_table(title: str, rounds: list[Timings], walls: list[float] | None, top: int) -> None:
+    names = sorted(rounds[0].seconds, key=lambda n: -np.median([r.seconds[n] for r in rounds]))
+    print(f"\n{title}")
+    print(f"{'':40s} {'values':>12s} {'median s':>9s}   rounds (s)")
+    for name in names[:top]:
+        per_round = [r.seconds[name] for r in rounds]
+        print(f"{name:40s} {rounds[0].values[name]:12,d} {np.median(per_round):9.3f}   "
+              + " ".join(f"{s:.3f}" for s in per_round))
+    if walls is not None:
+        accounted = [sum(r.seconds.values()) for r in rounds]
+        rest = [w - a for w, a in zip(walls, accounted)]
+        print(f"{'everything else':40s} {'':12s} {np.median(rest):9.3f}   "
+              + " ".join(f"{s:.3f}" for s in rest))
+        print(f"{'wall':40s} {'':12s} {np.median(walls):9.3f}   "
+              + " ".join(f"{s:.3f}" for s in walls))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("config", nargs="?", type=Path, default=CONFIG)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--streams", type=int, default=12)
+    parser.add_argument("--cprofile", type=int, default=0, metavar="N")
+    args = parser.parse_args()
+
+    keep_freed_memory()  # as the command line does
+    small = load(args.config, ["horizon_days=1", "warmup=0"]).scenario
+    metrics.summary_table(stages.simulate(small, 0))  # compile / load the cache first
+    year = _year(args.config)
+    phase_rounds, stream_rounds, walls = [], [], []
+    phases, streams = Timings(), Timings()
+    _instrument(phases, streams)
+    for _ in range(args.rounds):
+        phases.seconds.clear(), phases.values.clear()
+        streams.seconds.clear(), streams.values.clear()
+        walls.append(_one_round(year, phases, streams))
+        phase_rounds.append(_snapshot(phases))
+        stream_rounds.append(_snapshot(streams))
+    print(f"{args.config.name}, one year, {args.rounds} rounds")
+    _print_table("phases (values: callers or jobs of the engine run)", phase_rounds, walls, 99)
+    _print_table("streams (values drawn; placing them not included)", stream_rounds, None,
+                 args.streams)
+    print(f"{'all streams':40s} {sum(stream_rounds[0].values.values()):12,d} "
+          f"{np.median([sum(r.seconds.values()) for r in stream_rounds]):9.3f}")
+    if args.cprofile:
+        profile = cProfile.Profile()
+        profile.runcall(_one_round, year, phases, streams)
+        print()
+        pstats.Stats(profile).sort_stats("tottime").print_stats(args.cprofile)
+
+
+def _snapshot(timings: Timings) -> Timings:
+    copy = Timings()
+    copy.seconds.update(timings.seconds)
+    copy.values.update(timings.values)
+    return copy
+
+
+if __name__ == "__main__":
+    main()
