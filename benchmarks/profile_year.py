@@ -14,8 +14,7 @@ this process and prints, for each round and as the median over rounds:
   draws took (the placing of the values in caller order is not included);
 * with ``--cprofile N``, the N functions with the most time of their own over one extra round.
 
-The timers wrap the functions they time and change nothing else; the replication's records
-are the benchmark's.  The host's speed drifts from one round to the next (a phase may take
+The timers are those of the year benchmark (``year_phases.py``).  The host's speed drifts from one round to the next (a phase may take
 30% longer in one round than in the next), so compare medians, and compare variants side by
 side in alternate runs.
 """
@@ -26,79 +25,23 @@ import argparse
 import cProfile
 import pstats
 import time
-from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from year_phases import Timings, instrument
 
-from contactsim import inputs, metrics, stages
+from contactsim import metrics, stages
 from contactsim.allocator import keep_freed_memory
 from contactsim.config import load
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-07.yaml"
 
 
-class Timings:
-    """Seconds and counts accumulated under names during one round."""
-
-    def __init__(self):
-        self.seconds = defaultdict(float)
-        self.values = defaultdict(int)
-
-    @contextmanager
-    def timing(self, name: str, values: int = 0):
-        started = time.perf_counter()
-        yield
-        self.seconds[name] += time.perf_counter() - started
-        self.values[name] += values
-
-
-def _instrument(phases: Timings, streams: Timings) -> None:
-    """Wrap the phases' functions and the per-stream draws with timers."""
-    init, calls, more_inputs = (inputs.InputSampler.__init__, inputs.InputSampler.calls,
-                                inputs.InputSampler.inputs)
-    draw, engine_run, summary = inputs._Drawer.draw, stages.ENGINES["fast"], metrics.summary_table
-
-    def timed_init(self, scenario, replication):
-        with phases.timing("draws: arrivals, caller order"):
-            init(self, scenario, replication)
-
-    def timed_calls(self):
-        with phases.timing("draws: call handling"):
-            return calls(self)
-
-    def timed_inputs(self, system):
-        with phases.timing("draws: downstream"):
-            return more_inputs(self, system)
-
-    def timed_draw(self, purpose, target, k, sample):
-        started = time.perf_counter()
-        values = draw(self, purpose, target, k, sample)
-        name = f"{purpose}:{target or '-'}"
-        streams.seconds[name] += time.perf_counter() - started
-        streams.values[name] += values.size
-        return values
-
-    def timed_engine(system):
-        with phases.timing(f"engine: {'+'.join(system.pool_names)}", system.n_callers):
-            return engine_run(system)
-
-    def timed_summary(rep):
-        with phases.timing("metrics"):
-            return summary(rep)
-
-    inputs.InputSampler.__init__ = timed_init
-    inputs.InputSampler.calls, inputs.InputSampler.inputs = timed_calls, timed_inputs
-    inputs._Drawer.draw, stages.ENGINES["fast"] = timed_draw, timed_engine
-    metrics.summary_table = timed_summary
-
-
 def _year(config: Path):
     return load(config, ["horizon_days=365", "warmup=0", "start_date=2018-01-01"]).scenario
 
 
-def _one_round(year, phases: Timings, streams: Timings) -> float:
+def _one_round(year) -> float:
     started = time.perf_counter()
     metrics.summary_table(stages.simulate(year, 0, keep_inputs=False))
     return time.perf_counter() - started
@@ -135,11 +78,10 @@ def main() -> None:
     year = _year(args.config)
     phase_rounds, stream_rounds, walls = [], [], []
     phases, streams = Timings(), Timings()
-    _instrument(phases, streams)
+    instrument(phases, streams)
     for _ in range(args.rounds):
-        phases.seconds.clear(), phases.values.clear()
-        streams.seconds.clear(), streams.values.clear()
-        walls.append(_one_round(year, phases, streams))
+        phases.clear(), streams.clear()
+        walls.append(_one_round(year))
         phase_rounds.append(_snapshot(phases))
         stream_rounds.append(_snapshot(streams))
     print(f"{args.config.name}, one year, {args.rounds} rounds")
@@ -150,7 +92,7 @@ def main() -> None:
           f"{np.median([sum(r.seconds.values()) for r in stream_rounds]):9.3f}")
     if args.cprofile:
         profile = cProfile.Profile()
-        profile.runcall(_one_round, year, phases, streams)
+        profile.runcall(_one_round, year)
         print()
         pstats.Stats(profile).sort_stats("tottime").print_stats(args.cprofile)
 

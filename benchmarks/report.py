@@ -78,6 +78,7 @@ def lines(data: dict) -> list[str]:
     out += _targets(b)
     out += _compile_lines(Path(sys.argv[1]).with_name("compile_time.json"))
     out += ["", "## What the profile shows where a target is missed", "", *PROFILE_NOTES]
+    out += _year_phases(b)
     return out
 
 
@@ -101,11 +102,11 @@ PROFILE_NOTES = [
     "  engine run reading them is over, so the peak comes during the call-handling run — the",
     "  interpreter with numba, pandas and the loaded engine (about 240 MB), the call-handling draws",
     "  (about 85 bytes per caller, drawn for every channel a caller can reach) and the records (46",
-    "  bytes per contact).  Of the wall time, sampling takes about half, nearly all of it the",
-    "  random draws themselves — one named stream per purpose, channel and caller group, drawn",
-    "  for every channel a caller can reach, so that scenarios share their callers — the three",
-    "  engine runs (calls, TDIU, response) about 37%, metrics under 10%.  Reaching 3 s would need",
-    "  inputs drawn only where a caller's contact is actually routed, which changes the streams.",
+    "  bytes per contact).  Where its wall time goes is the table below, from the same run.  The",
+    "  draws are one named stream per purpose, channel and caller group, made for every channel",
+    "  a caller can reach, so that scenarios share their callers; `python",
+    "  benchmarks/profile_year.py` times each stream.  Reaching 3 s would need inputs drawn only",
+    "  where a caller's contact is actually routed, which changes the streams.",
     "* **Workers.** Workers are forked with the engine loaded, so start-up is milliseconds.  The",
     "  pure-CPU ceiling measured in the same run shows what two processes can gain on this",
     "  virtual machine at best; the replications share its caches and memory bandwidth on top.",
@@ -177,6 +178,22 @@ def _targets(b: dict) -> list[str]:
         per_call = ", ".join(f"10^{len(str(n)) - 1}: {t / n * 1e9:.0f} ns" for n, t in scaling)
         rows.append(f"| time per call, 10⁴ → 10⁷ calls | {per_call} | roughly flat | – |")
     return rows
+
+
+def _year_phases(b: dict) -> list[str]:
+    """Where the year benchmark's fastest run spent its wall time (benchmarks/year_phases.py)."""
+    year = b.get("test_met_year_end_to_end")
+    phases = year and year["extra_info"].get("phases")
+    if not phases:
+        return []
+    wall = year["extra_info"]["wall_s_in_process"]
+    rows = [(name, p["s"]) for name, p in phases.items()]
+    rows.append(("everything else (picking the stages' jobs, building their systems)",
+                 wall - sum(s for _, s in rows)))
+    return ["", "## Met year: where the wall time goes", "",
+            f"The fastest of the year benchmark's runs ({wall:.2f} s), by phase:", "",
+            "| phase | seconds | share |", "|---|---:|---:|",
+            *(f"| {name} | {s:.2f} | {s / wall:.0%} |" for name, s in rows)]
 
 
 def _compile_lines(path: Path) -> list[str]:

@@ -1,5 +1,6 @@
 """One simulated year of Met demand end to end (sampling + engine + metrics), run in its own
-process so that its peak memory (VmHWM) is its own.  Prints a JSON line.
+process so that its peak memory (VmHWM) is its own.  Prints a JSON line, with the seconds spent
+in each phase of the run (``year_phases.py``).
 
     python benchmarks/year.py [CONFIG]
 """
@@ -12,10 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+from year_phases import Timings, instrument
+
+from contactsim import metrics, stages
 from contactsim.allocator import keep_freed_memory
 from contactsim.config import load
-from contactsim.metrics import summary_table
-from contactsim.stages import simulate
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-07.yaml"
 
@@ -38,16 +40,18 @@ def main() -> None:
     keep_freed_memory()  # as the command line does
     config = Path(sys.argv[1]) if len(sys.argv) > 1 else CONFIG
     small = load(config, ["horizon_days=1", "warmup=0"]).scenario
-    summary_table(simulate(small, 0))  # compile / load the cache outside the timing
+    metrics.summary_table(stages.simulate(small, 0))  # compile / load the cache untimed
     year = load(config, ["horizon_days=365", "warmup=0", "start_date=2018-01-01"]).scenario
+    phases = Timings()
+    instrument(phases, Timings())
     started = time.perf_counter()
-    rep = simulate(year, 0, keep_inputs=False)  # as every replication of a CLI run
-    summary = summary_table(rep)
+    rep = stages.simulate(year, 0, keep_inputs=False)  # as every replication of a CLI run
+    summary = metrics.summary_table(rep)
     wall = time.perf_counter() - started
     peak_mb = _peak_rss_mb()
     print(json.dumps({"wall_s": round(wall, 3), "peak_rss_mb": round(peak_mb, 1),
                       "callers": int(rep.calls.caller.max()) + 1, "contacts": len(rep.calls),
-                      "summary_rows": len(summary)}))
+                      "summary_rows": len(summary), "phases": phases.as_dict()}))
 
 
 if __name__ == "__main__":
