@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -431,3 +433,18 @@ def test_scenario_name_cannot_steer_the_output_directory(tmp_path):
     for bad in ("..", ".hidden", "a/b", "../escape"):
         with pytest.raises(ConfigError, match="name"):
             load(base, [f"name='{bad}'"])
+
+
+def test_validating_a_config_does_not_load_the_engine():
+    """`contactsim validate` and a config error must answer at once: loading a config (and
+    the command line itself) imports neither numba nor SimPy, which take most of a second."""
+    code = (
+        "import sys\n"
+        "import contactsim.cli\n"
+        "from contactsim.config import load\n"
+        f"load({str(MET_09)!r}).scenario\n"
+        "print(sorted(m for m in ('numba', 'simpy', 'pandas') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout
+    assert out.strip() == "[]"

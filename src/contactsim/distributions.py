@@ -18,8 +18,6 @@ from typing import Protocol
 
 import numpy as np
 
-from contactsim.categorical import categorical
-
 
 class Sampler(Protocol):
     """What every distribution offers: draws, and the moments a test can check them against."""
@@ -151,6 +149,9 @@ class Empirical:
         return float(np.dot(p, (v - np.dot(p, v)) ** 2))
 
     def sample(self, size: int, *, rng: np.random.Generator) -> np.ndarray:
+        # imported here: it compiles with numba, which validating a config must not load
+        from contactsim.categorical import categorical
+
         values = np.asarray(self.values, dtype=float)
         return values[categorical(rng, self._probabilities(), size)]
 
