@@ -161,7 +161,7 @@ def main() -> None:
     for name, share in sorted(shares.items(), key=lambda kv: -kv[1]):
         print(f"  {share:6.1%}  {name}")
     if listing:
-        print(f"\nhottest instructions of the event loop (share of its samples):")
+        print("\nhottest instructions of the event loop (share of its samples):")
         print("\n".join(listing))
 
 

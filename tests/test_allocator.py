@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-
 CODE = "from contactsim.allocator import keep_freed_memory; print(keep_freed_memory())"
 
 

@@ -12,9 +12,9 @@ Each takes config paths (and ``--set``-style overrides) and returns pandas DataF
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 

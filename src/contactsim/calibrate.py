@@ -32,15 +32,17 @@ a header giving the values, their uncertainty, the residuals and the command.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
 import os
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -92,7 +94,7 @@ class Observed:
     checks: tuple[Target, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)
 
-    def subset(self, keys: Sequence[str]) -> "Observed":
+    def subset(self, keys: Sequence[str]) -> Observed:
         """Only the named targets (e.g. the three HMICFRS KPIs without auxiliary ones)."""
         chosen = tuple(t for t in self.targets if t.key in keys)
         missing = set(keys) - {t.key for t in chosen}
@@ -508,10 +510,8 @@ def calibrate(
     share = max(len(params) + 2, budget // len(design))
     for x in design:
         obj.budget = min(budget, len(obj.cache) + share)
-        try:
+        with contextlib.suppress(BudgetExhausted):
             SOLVERS[method](obj, x, tol)
-        except BudgetExhausted:
-            pass
     obj.budget = 10_000  # the uncertainty below needs a few more evaluations
     x = obj.best[1]
     obj.set_noise_scale(x)

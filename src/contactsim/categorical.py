@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-
 UNROLLED = 8  # up to this many categories, the branch-free count (all the model's draws)
 
 

@@ -7,8 +7,9 @@ and one clear message before any simulation runs or any file is written.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Iterable, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -31,7 +32,7 @@ errors = Console(stderr=True, emoji=False)
 
 ConfigArg = Annotated[Path, typer.Argument(help="scenario YAML file", show_default=False)]
 SetOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--set", help="override a field, e.g. --set ivr.enabled=false (repeatable)"),
 ]
 
@@ -73,10 +74,10 @@ def _progress(label: str):
 
 ExecutorOpt = Annotated[str, typer.Option(help="local (process pool) or dask")]
 WorkersOpt = Annotated[
-    Optional[int], typer.Option(min=1, help="worker processes [all cores]; 1 runs in-process")
+    int | None, typer.Option(min=1, help="worker processes [all cores]; 1 runs in-process")
 ]
 SchedulerOpt = Annotated[
-    Optional[str], typer.Option(help="Dask scheduler address tcp://HOST:PORT [a LocalCluster]")
+    str | None, typer.Option(help="Dask scheduler address tcp://HOST:PORT [a LocalCluster]")
 ]
 ResumeOpt = Annotated[bool, typer.Option(help="continue an interrupted run in the same --out")]
 EngineOpt = Annotated[str, typer.Option(help="fast or simpy")]
@@ -117,9 +118,9 @@ def _write_report(out: Path, compare: Path | None = None) -> None:
 @app.command()
 def run(
     config: ConfigArg,
-    replications: Annotated[Optional[int], typer.Option(min=1, help="replications")] = None,
-    seed: Annotated[Optional[int], typer.Option(min=0, help="root random seed")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="output directory [out/NAME]")] = None,
+    replications: Annotated[int | None, typer.Option(min=1, help="replications")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="root random seed")] = None,
+    out: Annotated[Path | None, typer.Option(help="output directory [out/NAME]")] = None,
     engine: EngineOpt = "fast",
     executor: ExecutorOpt = "local",
     workers: WorkersOpt = None,
@@ -154,9 +155,9 @@ def compare(
     base: ConfigArg,
     alternatives: Annotated[list[Path], typer.Argument(help="alternative scenario YAML files",
                                                        show_default=False)],
-    replications: Annotated[Optional[int], typer.Option(min=1, help="replications")] = None,
-    seed: Annotated[Optional[int], typer.Option(min=0, help="root seed for all [base's]")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="output directory [out/compare-BASE]")] = None,
+    replications: Annotated[int | None, typer.Option(min=1, help="replications")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="root seed for all [base's]")] = None,
+    out: Annotated[Path | None, typer.Option(help="output directory [out/compare-BASE]")] = None,
     engine: EngineOpt = "fast",
     executor: ExecutorOpt = "local",
     workers: WorkersOpt = None,
@@ -190,7 +191,6 @@ def compare(
 def _write_runs_and_report(result, points, out: Path) -> None:
     """The report compares two result directories: split the comparison's runs into two."""
     from contactsim import experiment
-
     from contactsim.report import write_report
 
     dirs = []
@@ -210,9 +210,9 @@ def sweep(
     config: ConfigArg,
     grid: Annotated[list[str], typer.Option("--grid", help="PATH=V1,V2 or PATH=START:STOP:STEP")],
     zip_: Annotated[bool, typer.Option("--zip", help="pair grids element-wise, not a product")] = False,
-    replications: Annotated[Optional[int], typer.Option(min=1, help="replications")] = None,
-    seed: Annotated[Optional[int], typer.Option(min=0, help="root random seed")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="output directory [out/sweep-NAME]")] = None,
+    replications: Annotated[int | None, typer.Option(min=1, help="replications")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="root random seed")] = None,
+    out: Annotated[Path | None, typer.Option(help="output directory [out/sweep-NAME]")] = None,
     engine: EngineOpt = "fast",
     executor: ExecutorOpt = "local",
     workers: WorkersOpt = None,
@@ -251,10 +251,10 @@ def validate(config: ConfigArg, overrides: SetOpt = None) -> None:
 def report(
     results: Annotated[Path, typer.Argument(help="results directory of `contactsim run`",
                                             show_default=False)],
-    compare: Annotated[Optional[Path], typer.Option(
+    compare: Annotated[Path | None, typer.Option(
         "--compare", help="a second results directory: paired differences and overlaid curves",
     )] = None,
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="HTML file to write [RESULTS/report.html]; PNGs go beside it",
     )] = None,
 ) -> None:
@@ -273,15 +273,15 @@ def report(
 @app.command()
 def staff(
     config: ConfigArg,
-    target: Annotated[Optional[list[str]], typer.Option(
+    target: Annotated[list[str] | None, typer.Option(
         "--target", help="CHANNEL=LEVEL@TIME, e.g. 999=0.90@10s or 101=90%@30s (repeatable)",
     )] = None,
-    write_roster: Annotated[Optional[Path], typer.Option(
+    write_roster: Annotated[Path | None, typer.Option(
         "--write-roster", help="write a config that extends CONFIG with the proposed rosters",
     )] = None,
-    replications: Annotated[Optional[int], typer.Option(
+    replications: Annotated[int | None, typer.Option(
         min=2, help="replications of every simulation [10]")] = None,
-    out: Annotated[Optional[Path], typer.Option(
+    out: Annotated[Path | None, typer.Option(
         help="directory for roster.csv, intervals.csv, summary.csv [out/NAME-staff]")] = None,
     overrides: SetOpt = None,
 ) -> None:
@@ -314,14 +314,14 @@ def calibrate(
     observed: Annotated[Path, typer.Option(help="observed KPIs (configs/observed/*.yaml)")],
     fit: Annotated[list[str], typer.Option(help="PARAM or PARAM=LOW:HIGH to fit (repeatable)")],
     replications: Annotated[int, typer.Option(min=1, help="replications per evaluation")] = 5,
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="fitted config to write [CONFIG-fitted.yaml]")] = None,
     method: Annotated[str, typer.Option(help="least-squares, nelder-mead or grid")] = (
         "least-squares"),
     budget: Annotated[int, typer.Option(min=2, help="most simulator evaluations")] = 150,
     starts: Annotated[int, typer.Option(min=0, help="extra Latin-hypercube starting points "
                                         "(multi-start)")] = 2,
-    kpi: Annotated[Optional[list[str]], typer.Option(
+    kpi: Annotated[list[str] | None, typer.Option(
         help="fit only these observed KPIs (their keys; repeatable) [all]")] = None,
     overrides: SetOpt = None,
 ) -> None:

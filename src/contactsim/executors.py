@@ -22,9 +22,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from contactsim.allocator import keep_freed_memory
 
@@ -103,7 +104,8 @@ def _process_pool(fn, tasks, workers: int):
 
 def _dask(fn, tasks, spec: ExecutorSpec):
     try:
-        from distributed import Client, LocalCluster, as_completed as dask_completed
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise RuntimeError(
             "the dask executor needs the 'distributed' package: pip install 'contactsim[dask]'"

@@ -21,8 +21,8 @@ from numba import njit
 
 from contactsim.arrivals import interval_rates, sample_arrivals
 from contactsim.categorical import categorical
-from contactsim.roster import rotate_to_start, weekly_counts
 from contactsim.rng import Streams
+from contactsim.roster import rotate_to_start, weekly_counts
 from contactsim.schema import CHANNELS, GRADES, Scenario
 from contactsim.system import GRID, QueueSystem, on_grid
 
@@ -61,7 +61,7 @@ class ScenarioInputs:
     tdiu_roster: np.ndarray  # i8[W]
     response_roster: np.ndarray  # i8[W]
 
-    def without_callers(self) -> "ScenarioInputs":
+    def without_callers(self) -> ScenarioInputs:
         """The structure only (rosters, routing, names): every per-caller array emptied."""
         return ScenarioInputs(
             calls=self.calls.without_callers(),
@@ -176,7 +176,7 @@ class _Drawer:
 
     def per_caller(self, purpose: str, target: str | None, sample, fill, dtype=np.float64, *,
                    out: np.ndarray | None = None, grid: bool = False) -> np.ndarray:
-        """``sample(size, rng)`` for every group that can reach channel ``target``.
+        """``sample(size, rng=...)`` for every group that can reach channel ``target``.
 
         Callers of the other groups get ``fill``.  ``out`` (e.g. a row of a 2-D array) is filled
         instead of a new array; ``grid`` rounds the draws to the time grid on the way.
@@ -197,20 +197,21 @@ class _Drawer:
     def draw(self, purpose: str, target: str | None, k: int, sample) -> np.ndarray:
         """Group k's draws of one attribute, from its own named stream, in the group's order."""
         rng = self.streams(f"{purpose}:{target or '-'}<-{self.groups[k].name}")
-        return sample(self.slots(k).size, rng)
+        return sample(self.slots(k).size, rng=rng)
 
     def outcomes(self) -> np.ndarray:
         out = np.empty((len(CHANNELS), self.n), np.int8)
         for c, name in enumerate(CHANNELS):
             shares = outcome_shares(self.scenario, name)
             self.per_caller("outcome", name,
-                            lambda size, rng: categorical(rng, shares, size), -1, out=out[c])
+                            lambda size, rng, p=shares: categorical(rng, p, size), -1,
+                            out=out[c])
         return out
 
     def downstream(self, purpose: str, sampler) -> np.ndarray:
         if sampler is None:
             return np.full(self.n, np.nan)
-        return self.per_caller(purpose, None, lambda k, rng: sampler.sample(k, rng=rng), np.nan,
+        return self.per_caller(purpose, None, sampler.sample, np.nan,
                                grid=True)
 
 
@@ -346,8 +347,7 @@ def _handling(draw: _Drawer, variants: dict) -> np.ndarray:
     """Handling time of every caller under every variant (rows), NaN where unreachable."""
     out = np.empty((len(variants), draw.n))
     for row, ((ch, key), spec) in enumerate(variants.items()):
-        sampler = spec.sampler()
-        draw.per_caller(f"handling:{key}", ch, lambda k, rng: sampler.sample(k, rng=rng), np.nan,
+        draw.per_caller(f"handling:{key}", ch, spec.sampler().sample, np.nan,
                         out=out[row], grid=True)
     return out
 
@@ -360,8 +360,7 @@ def _patience(scenario: Scenario, draw: _Drawer) -> np.ndarray:
         if spec is None or spec.patience.dist == "never":
             out[row] = np.inf
             continue
-        sampler = spec.patience.sampler()
-        draw.per_caller("patience", name, lambda k, rng: sampler.sample(k, rng=rng), np.inf,
+        draw.per_caller("patience", name, spec.patience.sampler().sample, np.inf,
                         out=out[row], grid=True)
     return out
 
@@ -375,8 +374,7 @@ def _ivr(scenario: Scenario, draw: _Drawer):
         "ivr_path", "101", lambda k, rng: categorical(rng, shares / shares.sum(), k), 0,
         np.int8,
     )
-    menu = ivr.menu_time.sampler()
-    time = draw.per_caller("ivr_time", "101", lambda k, rng: menu.sample(k, rng=rng), 0,
+    time = draw.per_caller("ivr_time", "101", ivr.menu_time.sampler().sample, 0,
                            grid=True)
     return path, time
 
@@ -432,9 +430,7 @@ def _redial_plan(draw: _Drawer, k: int, channel: int, redial: list, switch: np.n
         for c, r in enumerate(redial):
             if r is None or CHANNELS[c] not in draw.reach[k] or not np.any(on == c):
                 continue
-            sampler = r.delay.sampler()
-            d = draw.draw(f"redial_delay{attempt}", CHANNELS[c], k,
-                          lambda n, rng: sampler.sample(n, rng=rng))
+            d = draw.draw(f"redial_delay{attempt}", CHANNELS[c], k, r.delay.sampler().sample)
             delay[attempt] = np.where(on == c, d, delay[attempt])
     return count, on_grid(delay, out=delay)
 

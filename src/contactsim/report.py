@@ -657,7 +657,7 @@ def render(base: Results, other: Results | None = None) -> tuple[str, list[_Figu
     reps = ", ".join(f"{r.view.label}: {r.results.summary['replication'].nunique()}"
                      for r in runs)
     warm = _seconds(float(base.config.get("warmup", 0)))
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         f"<h1>{_e(title)}</h1>",
         f'<p class="lede">{swatches}<br>{desc}<br>Replications: {_e(reps)}. KPIs cover the '

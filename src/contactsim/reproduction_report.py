@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -188,8 +189,8 @@ def mechanism_tables(rep: Reproduction) -> list[str]:
     if not runs:
         return []
     share, count = pp, _num
-    secs = lambda x: _num(x, 1)
-    hours = lambda x: _num(x, 2)
+    secs = partial(_num, digits=1)
+    hours = partial(_num, digits=2)
     names = ["July (fitted)", "September volumes, IVR off", "September (predicted)",
              "July, 101 redial off", "September, 101 redial off",
              "July, 999 on its own handlers",

@@ -4,6 +4,7 @@ of the run that produced it (nothing here is hard-coded from an earlier run)."""
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
@@ -191,7 +192,7 @@ def checks(rep: Reproduction) -> list[str]:
 
 
 def mechanism_text(rep: Reproduction) -> list[str]:
-    g = lambda run, ch, m: _get(rep, run, ch, m)
+    g = partial(_get, rep)
     j, v, s = "July (fitted)", "September volumes, IVR off", "September (predicted)"
     jr, sr = "July, 101 redial off", "September, 101 redial off"
     jd, vd, sd = ("July, 999 on its own handlers",
@@ -250,7 +251,7 @@ def mechanism_text(rep: Reproduction) -> list[str]:
 
 
 def downstream_text(rep: Reproduction) -> list[str]:
-    g = lambda run, ch, m: _get(rep, run, ch, m)
+    g = partial(_get, rep)
     s = "September (predicted)"
     none, t37, off = ("September, no TDIU (its crimes deployed)",
                       "September, TDIU 37% (Sep 2018 count)", "September, no online reporting")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -192,7 +192,7 @@ class EmpiricalSpec(Strict):
     weights: list[NonNegative] | None = None
 
     @model_validator(mode="after")
-    def _weights_match(self) -> "EmpiricalSpec":
+    def _weights_match(self) -> EmpiricalSpec:
         if self.weights is not None:
             if len(self.weights) != len(self.values):
                 raise PathError(
@@ -217,15 +217,7 @@ class NeverSpec(Strict):
 
 
 Distribution = Annotated[
-    Union[
-        ExponentialSpec,
-        DeterministicSpec,
-        LognormalSpec,
-        GammaSpec,
-        WeibullSpec,
-        EmpiricalSpec,
-        NeverSpec,
-    ],
+    ExponentialSpec | DeterministicSpec | LognormalSpec | GammaSpec | WeibullSpec | EmpiricalSpec | NeverSpec,
     Field(discriminator="dist"),
 ]
 NEVER = NeverSpec(dist="never")
@@ -251,7 +243,7 @@ class Profile(Strict):
     )
 
     @model_validator(mode="after")
-    def _one_form(self) -> "Profile":
+    def _one_form(self) -> Profile:
         if self.weekly is not None and (self.hour_of_day or self.day_of_week):
             raise ValueError(
                 "expected either weekly or hour_of_day/day_of_week (got both forms)"
@@ -316,7 +308,7 @@ class IVR(Strict):
     hang_up: Share = 0.0
 
     @model_validator(mode="after")
-    def _shares(self) -> "IVR":
+    def _shares(self) -> IVR:
         shares = _check_shares(
             {
                 "routed": self.routed,
@@ -364,7 +356,7 @@ class Roster(Strict):
     weekly: list[list[Count]] | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "Roster":
+    def _exactly_one(self) -> Roster:
         given = [k for k in ("constant", "shifts", "weekly") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
@@ -412,7 +404,7 @@ class Outcomes(Strict):
     incident_E: Share
 
     @model_validator(mode="after")
-    def _sum(self) -> "Outcomes":
+    def _sum(self) -> Outcomes:
         _check_shares(self.model_dump(), "outcome")
         return self
 
@@ -426,7 +418,7 @@ class CrimeScreening(Strict):
     deploy_grade: Literal["I", "S", "E"] = "E"
 
     @model_validator(mode="after")
-    def _sum(self) -> "CrimeScreening":
+    def _sum(self) -> CrimeScreening:
         _check_shares(
             {"tdiu": self.tdiu, "deploy": self.deploy, "screened_out": self.screened_out},
             "crime screening",
@@ -510,7 +502,7 @@ class Scenario(Strict):
         return int(round(86400.0 / self.interval))
 
     @model_validator(mode="after")
-    def _coherent(self) -> "Scenario":
+    def _coherent(self) -> Scenario:
         for check in (
             self._check_interval,
             self._check_warmup,
@@ -630,11 +622,11 @@ class Scenario(Strict):
                 "crime_screening", "required when outcomes include crime reports (got none)"
             )
         screening = self.crime_screening
-        if (screening and screening.tdiu > 0 and crimes) or self.backlog.tdiu_reports:
-            if self.tdiu is None:
-                raise PathError(
-                    "tdiu", "required when crime reports are allocated to the TDIU (got none)"
-                )
+        needs_tdiu = (screening and screening.tdiu > 0 and crimes) or self.backlog.tdiu_reports
+        if needs_tdiu and self.tdiu is None:
+            raise PathError(
+                "tdiu", "required when crime reports are allocated to the TDIU (got none)"
+            )
         incidents = any(
             o.incident_I + o.incident_S + o.incident_E > 0 for o in self.outcomes.values()
         )

@@ -15,15 +15,14 @@ online and TDIU shares do to deployments of response officers.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from contactsim.calibrate import Parameter, Target, simulate_kpis
 from contactsim.experiment import Point, execute
 from contactsim.schema import Scenario
-
 
 # The structure the model had before any September figure was seen: every handler blended.
 BLIND_STRUCTURE = "fully blended: no 999-only handlers (refit)"

@@ -10,8 +10,8 @@ abandonment, no redial — so the same engine runs it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -9,8 +9,9 @@ element by element with ``zip``.  Each point is the base config with the point's
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import yaml

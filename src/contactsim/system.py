@@ -142,7 +142,7 @@ class QueueSystem:
         """Contact ids are caller * contacts_per_caller + attempt."""
         return self.max_attempts + 1
 
-    def without_callers(self) -> "QueueSystem":
+    def without_callers(self) -> QueueSystem:
         """The same system with no callers: classes, pools, routing and rosters only."""
         per_caller = {name: getattr(self, name)[..., :0].copy() for name in _PER_CALLER}
         return replace(self, **per_caller)
@@ -193,7 +193,7 @@ class Records:
     handler: np.ndarray
 
     @classmethod
-    def empty(cls, n: int) -> "Records":
+    def empty(cls, n: int) -> Records:
         """Arrays ready to be filled: times NaN, codes -1."""
         arrays = {}
         for name, dtype in RECORD_FIELDS:
@@ -202,17 +202,17 @@ class Records:
         return cls(**arrays)
 
     @classmethod
-    def uninitialised(cls, n: int) -> "Records":
+    def uninitialised(cls, n: int) -> Records:
         """Arrays for an engine that writes every field of a row when it creates it."""
         return cls(**{name: np.empty(n, dtype=dtype) for name, dtype in RECORD_FIELDS})
 
     def __len__(self) -> int:
         return int(self.caller.size)
 
-    def truncated(self, n: int) -> "Records":
+    def truncated(self, n: int) -> Records:
         return Records(**{f.name: getattr(self, f.name)[:n] for f in fields(self)})
 
-    def sorted(self) -> "Records":
+    def sorted(self) -> Records:
         """Rows in (caller, attempt) order: the canonical order for comparing engines."""
         order = np.lexsort((self.attempt, self.caller))
         return Records(**{f.name: getattr(self, f.name)[order] for f in fields(self)})
