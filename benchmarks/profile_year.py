@@ -14,9 +14,9 @@ this process and prints, for each round and as the median over rounds:
   draws took (the placing of the values in caller order is not included);
 * with ``--cprofile N``, the N functions with the most time of their own over one extra round.
 
-The timers are those of the year benchmark (``year_phases.py``).  The host's speed drifts from one round to the next (a phase may take
-30% longer in one round than in the next), so compare medians, and compare variants side by
-side in alternate runs.
+The timers are those of the year benchmark (``year_phases.py``).  The host's speed drifts from
+one round to the next (a phase may take 30% longer in one round than in the next), so compare
+medians, and compare variants side by side in alternate runs.
 """
 
 from __future__ import annotations

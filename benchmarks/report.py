@@ -77,19 +77,21 @@ def lines(data: dict) -> list[str]:
             "|---|---:|---:|---|"]
     out += _targets(b)
     out += _compile_lines(Path(sys.argv[1]).with_name("compile_time.json"))
-    out += ["", "## What the profile shows where a target is missed", "", *PROFILE_NOTES]
-    out += _year_phases(b)
+    phases = _year_phases(b)
+    notes = [line for line in PROFILE_NOTES if phases or line is not YEAR_PHASES_SENTENCE]
+    out += ["", "## What the profile shows where a target is missed", "", *notes, *phases]
     return out
 
 
+YEAR_PHASES_SENTENCE = "  Where its wall time went is the last table, from the same run."
 PROFILE_NOTES = [
-    "* **Kernel.** `python benchmarks/profile_kernel.py` samples the benchmark with `perf`: 99.5% of",
-    "  the samples in compiled code are the event loop itself (before its helpers became closures,",
-    "  60% were numba's atomic reference-count updates).  Side by side in this run, a loop that",
-    "  knows only this model (`benchmarks/minimal_loops.py`) shows what the kernel's generality",
-    "  costs — routing and priority tables, per-pool idle-slot bitmaps (handler identity), handling",
-    "  variants, roster and horizon checks, redial and IVR branches — against the work any loop must",
-    "  do: the heap (one sift per call) and the eleven record columns.",
+    "* **Kernel.** `python benchmarks/profile_kernel.py` samples the benchmark with `perf`:",
+    "  99.5% of the samples in compiled code are the event loop itself (before its helpers became",
+    "  closures, 60% were numba's atomic reference-count updates).  Side by side in this run, a",
+    "  loop that knows only this model (`benchmarks/minimal_loops.py`) shows what the kernel's",
+    "  generality costs — routing and priority tables, per-pool idle-slot bitmaps (handler",
+    "  identity), handling variants, roster and horizon checks, redial and IVR branches — against",
+    "  the work any loop must do: the heap (one sift per call) and the eleven record columns.",
     "* **Fast vs SimPy.** The Met week is harder than the benchmark model: fewer waiting callers,",
     "  so most calls take an idle slot, a heap push and pop and give the slot back, and 101",
     "  calls add an IVR event.  `python benchmarks/profile_kernel.py --model met-week --hot 10`",
@@ -100,11 +102,12 @@ PROFILE_NOTES = [
     "* **Met year.** Run as every replication of a command-line run is",
     "  (`simulate(..., keep_inputs=False)`): each step's per-caller draws are released once the",
     "  engine run reading them is over, so the peak comes during the call-handling run — the",
-    "  interpreter with numba, pandas and the loaded engine (about 240 MB), the call-handling draws",
-    "  (about 85 bytes per caller, drawn for every channel a caller can reach) and the records (46",
-    "  bytes per contact).  Where its wall time goes is the table below, from the same run.  The",
-    "  draws are one named stream per purpose, channel and caller group, made for every channel",
-    "  a caller can reach, so that scenarios share their callers; `python",
+    "  interpreter with numba, pandas and the loaded engine (about 240 MB), the call-handling",
+    "  draws (about 85 bytes per caller, drawn for every channel a caller can reach) and the",
+    "  records (46 bytes per contact).",
+    YEAR_PHASES_SENTENCE,
+    "  The draws are one named stream per purpose, channel and caller group, made for every",
+    "  channel a caller can reach, so that scenarios share their callers; `python",
     "  benchmarks/profile_year.py` times each stream.  Reaching 3 s would need inputs drawn only",
     "  where a caller's contact is actually routed, which changes the streams.",
     "* **Workers.** Workers are forked with the engine loaded, so start-up is milliseconds.  The",

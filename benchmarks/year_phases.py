@@ -4,8 +4,8 @@
 draws, the three engine runs, downstream draws, metrics — and every named stream's draws with
 timers that add up seconds (and how many callers, jobs or values) under a name.  The wrappers
 call the wrapped function unchanged, so the records are the same; their own cost is a few
-dozen clock readings per replication.  Used by the year benchmark (``year.py``), whose JSON
-line then carries its phases, and by ``profile_year.py``.
+hundred clock readings per replication (one per stream and caller group).  Used by the year
+benchmark (``year.py``), whose JSON line then carries its phases, and by ``profile_year.py``.
 """
 
 from __future__ import annotations

@@ -60,7 +60,8 @@ def test_matches_erlang_c_within_ci(erlang_c_run, metric, exact):
     assert rows.size > 0
     target = exact(theory)
     assert abs(values.mean() - target) <= ci_half_width(values), (
-        f"{metric}: simulated {values.mean():.4f} ± {ci_half_width(values):.4f}, Erlang C {target:.4f}"
+        f"{metric}: simulated {values.mean():.4f} ± {ci_half_width(values):.4f}, "
+        f"Erlang C {target:.4f}"
     )
 
 

@@ -209,7 +209,9 @@ def _write_runs_and_report(result, points, out: Path) -> None:
 def sweep(
     config: ConfigArg,
     grid: Annotated[list[str], typer.Option("--grid", help="PATH=V1,V2 or PATH=START:STOP:STEP")],
-    zip_: Annotated[bool, typer.Option("--zip", help="pair grids element-wise, not a product")] = False,
+    zip_: Annotated[
+        bool, typer.Option("--zip", help="pair grids element-wise, not a product")
+    ] = False,
     replications: Annotated[int | None, typer.Option(min=1, help="replications")] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="root random seed")] = None,
     out: Annotated[Path | None, typer.Option(help="output directory [out/sweep-NAME]")] = None,

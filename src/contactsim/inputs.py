@@ -27,7 +27,8 @@ from contactsim.schema import CHANNELS, GRADES, Scenario
 from contactsim.system import GRID, QueueSystem, on_grid
 
 # Outcome codes of a handled contact
-RESOLVED, CRIME_TDIU, CRIME_DEPLOY, CRIME_SCREENED_OUT, INCIDENT_I, INCIDENT_S, INCIDENT_E = range(7)
+(RESOLVED, CRIME_TDIU, CRIME_DEPLOY, CRIME_SCREENED_OUT,
+ INCIDENT_I, INCIDENT_S, INCIDENT_E) = range(7)
 OUTCOME_NAMES = (
     "resolved",
     "crime_tdiu",

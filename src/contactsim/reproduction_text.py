@@ -122,7 +122,8 @@ def narrative(rep: Reproduction, verdict: dict) -> list[str]:
         "like the 35% row), and a 999 patience of 10 min, set so that ~3.5% of 999 calls are "
         "abandoned as in June 2017 (the tornado shows 5 or 20 min move September by at most "
         f"{_largest(rep, '999 patience')} points). The configs' other changes (rosters' "
-        "shape, online, TDIU and response sizes) do not touch the call-handling KPIs or were made before any September run.",
+        "shape, online, TDIU and response sizes) do not touch the call-handling KPIs or were "
+        "made before any September run.",
         "",
     ]
     sd = central.param_sd

@@ -217,7 +217,8 @@ class NeverSpec(Strict):
 
 
 Distribution = Annotated[
-    ExponentialSpec | DeterministicSpec | LognormalSpec | GammaSpec | WeibullSpec | EmpiricalSpec | NeverSpec,
+    ExponentialSpec | DeterministicSpec | LognormalSpec | GammaSpec | WeibullSpec | EmpiricalSpec
+    | NeverSpec,
     Field(discriminator="dist"),
 ]
 NEVER = NeverSpec(dist="never")

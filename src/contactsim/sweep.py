@@ -1,9 +1,9 @@
 """Sweeps: a grid of parameter values turned into experiment points.
 
-``--grid 'ivr.divert_online=0.1,0.2,0.3'`` lists values; ``--grid 'pools.blended.scale=0.8:1.2:0.1'``
-is an inclusive range ``start:stop:step``.  Several grids combine as a cartesian product, or
-element by element with ``zip``.  Each point is the base config with the point's values set as
-``--set`` overrides, validated before anything runs.
+``--grid 'ivr.divert_online=0.1,0.2,0.3'`` lists values;
+``--grid 'pools.blended.scale=0.8:1.2:0.1'`` is an inclusive range ``start:stop:step``.  Several
+grids combine as a cartesian product, or element by element with ``zip``.  Each point is the
+base config with the point's values set as ``--set`` overrides, validated before anything runs.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def _range(key: str, spec: str) -> list[float]:
     try:
         start, stop, step = (float(x) for x in spec.split(":"))
     except ValueError:
-        raise ConfigError("--grid", key, f"expected START:STOP:STEP numbers, got {spec!r}") from None
+        raise ConfigError(
+            "--grid", key, f"expected START:STOP:STEP numbers, got {spec!r}"
+        ) from None
     if step <= 0 or stop < start:
         raise ConfigError("--grid", key, f"a range needs step > 0 and stop >= start, got {spec!r}")
     count = int(np.floor((stop - start) / step + 1e-9)) + 1

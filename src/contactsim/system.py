@@ -1,4 +1,5 @@
-"""The contract between sampling and the engines: a queueing system as plain arrays, and its records.
+"""The contract between sampling and the engines: a queueing system as plain arrays, and its
+records.
 
 A :class:`QueueSystem` is everything an engine needs, with every random number already drawn:
 

@@ -285,7 +285,7 @@ def simulate(
         on_duty[p] = roster[p, 0]
 
     def start(row, p, slot, t, hn, pending):
-        """Handler ``slot`` of pool ``p`` takes contact ``row`` now; schedule the end of the call."""
+        """Handler ``slot`` of pool ``p`` takes contact ``row`` now; schedule the call's end."""
         r_answer[row], r_pool[row], r_handler[row] = t, p, slot
         caller = r_caller[row]
         done = t + service[variant[p, r_klass[row]], caller]
