@@ -212,8 +212,7 @@ class _Drawer:
     def downstream(self, purpose: str, sampler) -> np.ndarray:
         if sampler is None:
             return np.full(self.n, np.nan)
-        return self.per_caller(purpose, None, sampler.sample, np.nan,
-                               grid=True)
+        return self.per_caller(purpose, None, sampler.sample, np.nan, grid=True)
 
 
 # Placing a group's draws in caller order.  With numpy indexing (and rounding to the grid in
@@ -375,8 +374,7 @@ def _ivr(scenario: Scenario, draw: _Drawer):
         "ivr_path", "101", lambda k, rng: categorical(rng, shares / shares.sum(), k), 0,
         np.int8,
     )
-    time = draw.per_caller("ivr_time", "101", ivr.menu_time.sampler().sample, 0,
-                           grid=True)
+    time = draw.per_caller("ivr_time", "101", ivr.menu_time.sampler().sample, 0, grid=True)
     return path, time
 
 
