@@ -101,7 +101,7 @@ PROFILE_NOTES = [
     "  the heap's sift-down.  A prefetch of those values and a presorted stream for IVR ends were",
     "  tried and left out (docs/engine.md).  `python benchmarks/met_week_features.py` runs the",
     "  week without its IVR and redial: each costs a heap insertion and removal per menu end or",
-    "  per queued caller who would call back, and together about 40% of the week's time.",
+    "  per queued caller who would call back, and together 40-46% of the week's time.",
     "* **Met year.** Run as every replication of a command-line run is",
     "  (`simulate(..., keep_inputs=False)`): each step's per-caller draws are released once the",
     "  engine run reading them is over, so the peak comes during the call-handling run — the",
