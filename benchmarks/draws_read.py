@@ -31,16 +31,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from year_phases import Timings, instrument
+from year_phases import CONFIG, Timings, instrument, year_scenario
 
 from contactsim import stages
 from contactsim.allocator import keep_freed_memory
-from contactsim.config import load
 from contactsim.inputs import _variants
 from contactsim.schema import CHANNELS
 from contactsim.system import ABANDONED, COMPLETED
-
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-07.yaml"
 
 
 def _callers(records, mask) -> int:
@@ -84,7 +81,7 @@ def read_counts(scenario, rep) -> dict[str, int]:
 def main() -> None:
     config = Path(sys.argv[1]) if len(sys.argv) > 1 else CONFIG
     keep_freed_memory()
-    year = load(config, ["horizon_days=365", "warmup=0", "start_date=2018-01-01"]).scenario
+    year = year_scenario(config)
     streams = Timings()
     instrument(Timings(), streams)
     rep = stages.simulate(year, 0)  # keeps the inputs: the counts need the routing tables

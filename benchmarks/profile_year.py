@@ -28,17 +28,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from year_phases import Timings, instrument
+from year_phases import CONFIG, Timings, instrument, warm_up, year_scenario
 
 from contactsim import metrics, stages
 from contactsim.allocator import keep_freed_memory
-from contactsim.config import load
-
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-07.yaml"
-
-
-def _year(config: Path):
-    return load(config, ["horizon_days=365", "warmup=0", "start_date=2018-01-01"]).scenario
 
 
 def _one_round(year) -> float:
@@ -73,9 +66,8 @@ def main() -> None:
     args = parser.parse_args()
 
     keep_freed_memory()  # as the command line does
-    small = load(args.config, ["horizon_days=1", "warmup=0"]).scenario
-    metrics.summary_table(stages.simulate(small, 0))  # compile / load the cache first
-    year = _year(args.config)
+    warm_up(args.config)  # compile / load the cache first
+    year = year_scenario(args.config)
     phase_rounds, stream_rounds, walls = [], [], []
     phases, streams = Timings(), Timings()
     instrument(phases, streams)

@@ -13,13 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from year_phases import Timings, instrument
+from year_phases import CONFIG, Timings, instrument, warm_up, year_scenario
 
 from contactsim import metrics, stages
 from contactsim.allocator import keep_freed_memory
-from contactsim.config import load
-
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-07.yaml"
 
 
 def _peak_rss_mb() -> float:
@@ -39,9 +36,8 @@ def _peak_rss_mb() -> float:
 def main() -> None:
     keep_freed_memory()  # as the command line does
     config = Path(sys.argv[1]) if len(sys.argv) > 1 else CONFIG
-    small = load(config, ["horizon_days=1", "warmup=0"]).scenario
-    metrics.summary_table(stages.simulate(small, 0))  # compile / load the cache untimed
-    year = load(config, ["horizon_days=365", "warmup=0", "start_date=2018-01-01"]).scenario
+    warm_up(config)  # compile / load the cache untimed
+    year = year_scenario(config)
     phases = Timings()
     instrument(phases, Timings())
     started = time.perf_counter()

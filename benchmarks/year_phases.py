@@ -5,15 +5,31 @@ draws, the three engine runs, downstream draws, metrics — and every named stre
 timers that add up seconds (and how many callers, jobs or values) under a name.  The wrappers
 call the wrapped function unchanged, so the records are the same; their own cost is a few
 hundred clock readings per replication (one per stream and caller group).  Used by the year
-benchmark (``year.py``), whose JSON line then carries its phases, and by ``profile_year.py``.
+benchmark (``year.py``), whose JSON line then carries its phases, and by ``profile_year.py``;
+with ``draws_read.py`` they share the year's scenario (``year_scenario``) and ``warm_up``.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from pathlib import Path
 
 from contactsim import inputs, metrics, stages
+from contactsim.config import load
+from contactsim.schema import Scenario
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-07.yaml"
+
+
+def year_scenario(config: Path = CONFIG) -> Scenario:
+    """The year benchmark's scenario: a calendar year of ``config``'s demand, no warm-up."""
+    return load(config, ["horizon_days=365", "warmup=0", "start_date=2018-01-01"]).scenario
+
+
+def warm_up(config: Path = CONFIG) -> None:
+    """Run one day of ``config`` so that the engine is compiled or loaded before any timing."""
+    metrics.summary_table(stages.simulate(load(config, ["horizon_days=1", "warmup=0"]).scenario, 0))
 
 
 class Timings:
