@@ -85,6 +85,11 @@ class Lognormal:
     def sample(self, size: int, *, rng: np.random.Generator) -> np.ndarray:
         return rng.lognormal(self.mu, self.sigma, size)
 
+    def sample_log(self, size: int, *, rng: np.random.Generator) -> np.ndarray:
+        """The logarithms of what ``sample`` draws from the same stream: numpy draws a
+        lognormal as ``exp`` of this normal variate (see :mod:`contactsim.caller_values`)."""
+        return rng.normal(self.mu, self.sigma, size)
+
 
 @dataclass(frozen=True)
 class Gamma:

@@ -20,7 +20,9 @@ import numpy as np
 from numba import njit
 
 from contactsim.arrivals import interval_rates, sample_arrivals
+from contactsim.caller_values import CallerValues
 from contactsim.categorical import categorical
+from contactsim.distributions import Lognormal
 from contactsim.rng import Streams
 from contactsim.roster import rotate_to_start, weekly_counts
 from contactsim.schema import CHANNELS, GRADES, Scenario
@@ -55,9 +57,9 @@ class ScenarioInputs:
 
     calls: QueueSystem
     outcome: np.ndarray  # i8[C, N], outcome if the caller is handled on channel c, -1 unreachable
-    tdiu_time: np.ndarray  # f8[N]
-    travel_time: np.ndarray  # f8[N]
-    on_scene_time: np.ndarray  # f8[N]
+    tdiu_time: CallerValues  # per caller, finished for the jobs that read them
+    travel_time: CallerValues
+    on_scene_time: CallerValues
     tdiu_backlog_time: np.ndarray  # f8[B], investigation time of reports waiting at time 0
     tdiu_roster: np.ndarray  # i8[W]
     response_roster: np.ndarray  # i8[W]
@@ -67,9 +69,9 @@ class ScenarioInputs:
         return ScenarioInputs(
             calls=self.calls.without_callers(),
             outcome=self.outcome[:, :0].copy(),
-            tdiu_time=self.tdiu_time[:0].copy(),
-            travel_time=self.travel_time[:0].copy(),
-            on_scene_time=self.on_scene_time[:0].copy(),
+            tdiu_time=self.tdiu_time.without_callers(),
+            travel_time=self.travel_time.without_callers(),
+            on_scene_time=self.on_scene_time.without_callers(),
             tdiu_backlog_time=self.tdiu_backlog_time[:0].copy(),
             tdiu_roster=self.tdiu_roster,
             response_roster=self.response_roster,
@@ -112,13 +114,15 @@ class InputSampler:
 
         Once per sampler, like ``calls()``: a named stream gives its draws only once."""
         scenario, draw = self.scenario, self.draw
+        member = draw.members()
         return ScenarioInputs(
             calls=calls,
             outcome=draw.outcomes(),
-            tdiu_time=draw.downstream("tdiu", _tdiu_sampler(scenario)),
-            travel_time=draw.downstream("travel", _response_sampler(scenario, "travel_time")),
+            tdiu_time=draw.downstream("tdiu", _tdiu_sampler(scenario), member),
+            travel_time=draw.downstream("travel", _response_sampler(scenario, "travel_time"),
+                                        member),
             on_scene_time=draw.downstream("on_scene",
-                                          _response_sampler(scenario, "on_scene_time")),
+                                          _response_sampler(scenario, "on_scene_time"), member),
             tdiu_backlog_time=_tdiu_backlog(scenario, self.streams),
             tdiu_roster=_downstream_roster(scenario, scenario.tdiu),
             response_roster=_downstream_roster(scenario, scenario.response),
@@ -209,10 +213,23 @@ class _Drawer:
                             out=out[c])
         return out
 
-    def downstream(self, purpose: str, sampler) -> np.ndarray:
+    def members(self) -> np.ndarray:
+        """Caller -> index in the groups' draws laid end to end (the inverse of ``position``)."""
+        member = np.empty(self.n, self.position.dtype)
+        member[self.position] = np.arange(self.n, dtype=self.position.dtype)
+        return member
+
+    def downstream(self, purpose: str, sampler, member: np.ndarray) -> CallerValues:
+        """Every caller's draw, kept in group order and finished only for the callers read
+        (:mod:`contactsim.caller_values`); a lognormal's are kept as their logarithms."""
         if sampler is None:
-            return np.full(self.n, np.nan)
-        return self.per_caller(purpose, None, sampler.sample, np.nan, grid=True)
+            return CallerValues(np.full(self.n, np.nan), member, exponentiate=False)
+        log = isinstance(sampler, Lognormal)
+        sample = sampler.sample_log if log else sampler.sample
+        raw = np.empty(self.n)
+        for k in range(len(self.groups)):
+            raw[self.offsets[k] : self.offsets[k + 1]] = self.draw(purpose, None, k, sample)
+        return CallerValues(raw, member, exponentiate=log)
 
 
 # Placing a group's draws in caller order.  With numpy indexing (and rounding to the grid in

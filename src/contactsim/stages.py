@@ -140,7 +140,7 @@ def _tdiu_stage(scenario, inputs: ScenarioInputs, calls, outcome, run,
     backlog = inputs.tdiu_backlog_time.size
     callers = np.concatenate([np.full(backlog, -1), calls.caller[rows]])
     arrival = np.concatenate([np.zeros(backlog), calls.end[rows]])
-    service = np.concatenate([inputs.tdiu_backlog_time, inputs.tdiu_time[calls.caller[rows]]])
+    service = np.concatenate([inputs.tdiu_backlog_time, inputs.tdiu_time.at(calls.caller[rows])])
     system = _stage_system(
         "tdiu", ("crime",), arrival, np.zeros(arrival.size, np.int64), service,
         inputs.tdiu_roster, scenario.horizon, scenario.interval,
@@ -158,10 +158,10 @@ def _response_stage(scenario, inputs: ScenarioInputs, calls, outcome, run,
     ) else GRADES.index("E")
     grade_of = np.array([-1, -1, deploy_grade, -1, 0, 1, 2], np.int64)
     callers = calls.caller[rows]
-    travel = inputs.travel_time[callers]
+    travel = inputs.travel_time.at(callers)
     system = _stage_system(
         "response", GRADES, calls.end[rows], grade_of[outcome[rows]],
-        travel + inputs.on_scene_time[callers], inputs.response_roster, scenario.horizon,
+        travel + inputs.on_scene_time.at(callers), inputs.response_roster, scenario.horizon,
         scenario.interval,
     )
     return Stage(*_run_stage(system, run, keep_inputs), callers, {"travel": travel})
