@@ -9,7 +9,8 @@ this process and prints, for each round and as the median over rounds:
 * the phases: arrivals and their merge into one caller order (``InputSampler()``), the
   call-handling draws (``InputSampler.calls``), the call-handling engine run, the downstream
   draws (``InputSampler.inputs``), the two downstream engine runs, the metrics; "everything
-  else" is mostly picking and sorting the downstream stages' jobs;
+  else" is mostly picking and sorting the downstream stages' jobs and finishing their times
+  (``contactsim.caller_values``);
 * the ``--streams`` most expensive named streams: how many values each drew and how long the
   draws took (the placing of the values in caller order is not included);
 * with ``--cprofile N``, the N functions with the most time of their own over one extra round.

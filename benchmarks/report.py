@@ -204,8 +204,9 @@ def _year_cpu_rows(info: dict) -> list[str]:
     if second:
         rows.append(_reference(
             "a second year in the same process (as later replications of a run), wall "
-            "(user + system)",
-            f"{second['wall_s']:.2f} s ({second['user_s']:.2f} + {second['system_s']:.2f} s)"))
+            "(user + system), peak memory after it",
+            f"{second['wall_s']:.2f} s ({second['user_s']:.2f} + {second['system_s']:.2f} s), "
+            f"{second.get('peak_rss_mb', float('nan')):,.0f} MB"))
     return rows
 
 
@@ -217,7 +218,8 @@ def _year_phases(b: dict) -> list[str]:
         return []
     wall = year["extra_info"]["wall_s_in_process"]
     rows = [(name, p["s"]) for name, p in phases.items()]
-    rows.append(("everything else (picking the stages' jobs, building their systems)",
+    rows.append(("everything else (picking the stages' jobs, finishing their times, building "
+                 "their systems)",
                  wall - sum(s for _, s in rows)))
     draws = sum(s for name, s in rows if name.startswith("draws:"))
     target = TARGETS["year_wall_s"]

@@ -28,6 +28,42 @@ def test_settings_apply_on_glibc():
     assert _applied()
 
 
+MMAPPED = """
+import ctypes, sys
+import numpy as np
+from contactsim.allocator import keep_freed_memory
+if sys.argv[1] == "keep":
+    assert keep_freed_memory()
+class Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks",
+                "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+mallinfo2 = ctypes.CDLL(None).mallinfo2
+mallinfo2.restype = Mallinfo2
+before = mallinfo2().hblkhd
+year_array = np.ones(5_000_000)  # 40 MB, a year's per-caller column
+print(mallinfo2().hblkhd - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc"
+                    or tuple(map(int, platform.libc_ver()[1].split(".")[:2])) < (2, 33),
+                    reason="mallinfo2 is glibc's, from 2.33")
+def test_a_years_column_comes_from_the_heap_not_its_own_mmap():
+    """glibc's own count of bytes in mmapped blocks: a 40 MB array gets its own mapping by
+    default (so freeing it unmaps it, and the next one faults its pages in again) and none
+    with the settings."""
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith("MALLOC_") or k == "GLIBC_TUNABLES")}
+
+    def mmapped(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", MMAPPED, mode], capture_output=True,
+                             text=True, check=True, env=env)
+        return int(out.stdout)
+
+    assert mmapped("default") >= 40_000_000
+    assert mmapped("keep") == 0
+
+
 def test_user_settings_in_the_environment_win():
     assert not _applied(MALLOC_ARENA_MAX="2")
     assert not _applied(GLIBC_TUNABLES="glibc.malloc.trim_threshold=1000000")

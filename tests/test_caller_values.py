@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from contactsim import caller_values
 from contactsim.caller_values import CallerValues
 from contactsim.config import load
 from contactsim.distributions import Exponential, Gamma, Lognormal
@@ -33,6 +34,48 @@ def test_finished_logs_are_numpys_lognormals(mean, cv):
         assert np.count_nonzero(drawn == 0) > n // 2
     if mean == 1e307:
         assert np.count_nonzero(np.isinf(drawn)) > 100
+
+
+@pytest.mark.skipif(not caller_values.EXACT_EXP, reason="lognormals are kept whole with SVML")
+@pytest.mark.parametrize("mean, cv", [(2700.0, 1.0), (540.0, 0.6), (0.05, 0.3)])
+def test_the_exponential_itself_is_numpys(mean, cv):
+    """Unrounded: a grid of 2**60 ticks a second leaves every value above 2**-8 as it is, so a
+    last-bit difference between the finish's exp and numpy's would show here, where rounding
+    to the time grid would hide it."""
+    dist, n = Lognormal(mean, cv), 200_000
+    logs = dist.sample_log(n, rng=np.random.default_rng(11))
+    drawn = dist.sample(n, rng=np.random.default_rng(11))
+    assert drawn.min() > 2.0**-8
+    member = np.random.default_rng(4).permutation(n)
+    callers = np.random.default_rng(5).choice(n, 50_000)
+    exact = caller_values._finish(logs, member, callers, True, 2.0**60)
+    assert exact.tobytes() == drawn[member[callers]].tobytes()
+
+
+def test_callers_outside_the_values_are_refused():
+    values = CallerValues(np.ones(3), np.arange(3), exponentiate=True)
+    for callers in ([3], [-1], np.array([0, 7], np.int32)):
+        with pytest.raises(IndexError, match=r"\[0, 3\)"):
+            values.at(callers)
+    assert values.at([]).size == 0
+    assert values.at(np.array([2, 0])).tolist() == on_grid(np.array([np.e, np.e])).tolist()
+
+
+def test_lognormals_are_kept_whole_where_the_exp_may_not_be_numpys(monkeypatch):
+    """With SVML the finish's exp could differ from numpy's: the draws are then lognormals."""
+    from contactsim import inputs
+
+    scenario = load(ROOT / "configs" / "met-2018-09.yaml", ["horizon_days=2"]).scenario
+    draw = InputSampler(scenario, 0).draw
+    dist = Lognormal(2700.0, 1.0)
+    monkeypatch.setattr(inputs, "EXACT_EXP", False)
+    kept = draw.downstream("tdiu", dist, draw.members())
+    assert not kept.exponentiate and kept.raw.min() > 0
+    monkeypatch.undo()
+    draw = InputSampler(scenario, 0).draw
+    logs = draw.downstream("tdiu", dist, draw.members())
+    assert logs.exponentiate == caller_values.EXACT_EXP
+    assert kept.values().tobytes() == logs.values().tobytes()
 
 
 def test_values_kept_as_drawn_are_rounded_to_the_grid_only():

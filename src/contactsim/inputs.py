@@ -1,11 +1,12 @@
 """Sampled inputs: the only place where random numbers are drawn.
 
 ``sample_inputs(scenario, replication)`` turns a scenario into arrays — arrival times, the IVR
-path and menu time, patience, handling times, redial plans, outcomes and downstream work — for
-every caller.  Callers come in *groups*: the arrivals of each channel and the backlog queued on
-each channel at time zero.  Every attribute of every group is drawn from its own named stream
-(:mod:`contactsim.rng`) in that group's own order, so changing one part of a config leaves the
-draws of every other part alone (common random numbers).
+path and menu time, patience, handling times, redial plans and outcomes — for every caller, and
+downstream work times drawn for every caller but finished only for the callers that become
+jobs (:mod:`contactsim.caller_values`).  Callers come in *groups*: the arrivals of each channel
+and the backlog queued on each channel at time zero.  Every attribute of every group is drawn
+from its own named stream (:mod:`contactsim.rng`) in that group's own order, so changing one
+part of a config leaves the draws of every other part alone (common random numbers).
 
 A caller brings one need: their redials and an IVR diversion to online reuse the draws made for
 them (same patience on the same channel, the same handling time for the same contact type).
@@ -20,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from contactsim.arrivals import interval_rates, sample_arrivals
-from contactsim.caller_values import CallerValues
+from contactsim.caller_values import EXACT_EXP, CallerValues
 from contactsim.categorical import categorical
 from contactsim.distributions import Lognormal
 from contactsim.rng import Streams
@@ -164,7 +165,8 @@ def _merge(groups: list[Group], arrivals: list[np.ndarray]):
 
 
 class _Drawer:
-    """Draws a per-caller attribute group by group and scatters it into caller order."""
+    """Draws a per-caller attribute group by group and scatters it into caller order (or, for
+    downstream times, keeps it in group order with a caller -> draw lookup)."""
 
     def __init__(self, scenario: Scenario, streams: Streams, groups: list[Group], order):
         self.scenario, self.streams, self.groups = scenario, streams, groups
@@ -224,7 +226,7 @@ class _Drawer:
         (:mod:`contactsim.caller_values`); a lognormal's are kept as their logarithms."""
         if sampler is None:
             return CallerValues(np.full(self.n, np.nan), member, exponentiate=False)
-        log = isinstance(sampler, Lognormal)
+        log = isinstance(sampler, Lognormal) and EXACT_EXP
         sample = sampler.sample_log if log else sampler.sample
         raw = np.empty(self.n)
         for k in range(len(self.groups)):
