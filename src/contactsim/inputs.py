@@ -262,6 +262,15 @@ def _place_on_grid(out, slots, values, grid):
         out[slots[i]] = np.rint(values[i] * grid) * unscale
 
 
+@njit(cache=True)
+def _place_on_grid_where(out, slots, values, grid, on, c):
+    """``out[slots[on == c]] = on_grid(values[on == c])``, in one pass."""
+    unscale = 1.0 / grid
+    for i in range(slots.size):
+        if on[i] == c:
+            out[slots[i]] = np.rint(values[i] * grid) * unscale
+
+
 def reachable(scenario: Scenario, channel: str) -> set[str]:
     """Channels a caller who starts on ``channel`` may be handled on."""
     reach, todo = {channel}, [channel]
@@ -416,11 +425,8 @@ def _redials(scenario: Scenario, draw: _Drawer, channel: np.ndarray):
         if own.switch:
             _place(switch, slots, _redial_channels(draw, k, group.channel, own))
         if own.probability > 0:
-            count, group_delay = _redial_plan(draw, k, group.channel, redial, switch[slots],
-                                              delay.shape[0])
+            count = _redial_plan(draw, k, group.channel, redial, switch[slots], delay)
             _place(redials, slots, count)
-            for row in range(delay.shape[0]):
-                _place(delay[row], slots, group_delay[row])
     return redials, switch, delay, max_attempts
 
 
@@ -433,15 +439,20 @@ def _redial_channels(draw: _Drawer, k: int, channel: int, redial) -> np.ndarray:
 
 
 def _redial_plan(draw: _Drawer, k: int, channel: int, redial: list, switch: np.ndarray,
-                 rows: int):
-    """Group k's redial counts and the delay before each redial (rounded to the grid)."""
+                 delay: np.ndarray) -> np.ndarray:
+    """Group k's redial counts; the delay before each redial goes straight into ``delay``
+    (a row per redial, callers in caller order), rounded to the grid.
+
+    The first redial is on the caller's channel, later ones on ``switch``: each channel's delay
+    stream is drawn for the whole group and placed where the redial is on that channel, so
+    delays on channels without redial settings stay zero."""
     size = switch.size
+    slots = draw.slots(k)
     prob = np.array([r.probability if r else 0.0 for r in redial])
     count = np.zeros(size, np.int8)
-    delay = np.zeros((rows, size))
     going = np.ones(size, bool)
     for attempt in range(redial[channel].max_attempts - 1):
-        on = channel if attempt == 0 else switch  # the first redial is on the caller's channel
+        on = channel if attempt == 0 else switch
         u = draw.draw(f"redial_decision{attempt}", None, k, lambda n, rng: rng.random(n))
         going &= u < prob[on]
         count += going
@@ -449,8 +460,11 @@ def _redial_plan(draw: _Drawer, k: int, channel: int, redial: list, switch: np.n
             if r is None or CHANNELS[c] not in draw.reach[k] or not np.any(on == c):
                 continue
             d = draw.draw(f"redial_delay{attempt}", CHANNELS[c], k, r.delay.sampler().sample)
-            delay[attempt] = np.where(on == c, d, delay[attempt])
-    return count, on_grid(delay, out=delay)
+            if attempt == 0:
+                _place_on_grid(delay[attempt], slots, d, GRID)
+            else:
+                _place_on_grid_where(delay[attempt], slots, d, GRID, switch, c)
+    return count
 
 
 # --- downstream ----------------------------------------------------------------------------
