@@ -1,19 +1,29 @@
-"""What the allocator settings (contactsim.allocator) do for back-to-back replications.
+"""What the allocator settings (contactsim.allocator) do for replication after replication.
 
     python benchmarks/allocator.py [--replications 16] [--days 8] [--config CONFIG]
 
 Runs the same Met replications (by default one week and a day of configs/met-2018-09.yaml, the
-replication benchmark's scenario; ``--days 365 --replications 3`` for years) in fresh processes,
-two with ``keep_freed_memory()`` and two without, alternating, and prints a JSON line for each:
-page faults taken while replicating (``ru_minflt``), the kernel's (system) CPU seconds per
-replication, the median and best time per replication, and the process's peak memory.  The
-first replication of each process is run before the count (it loads the engine and touches
-the process's memory for the first time); the figures are those of a process's later ones.
+replication benchmark's scenario; ``--days 365 --replications 2`` for years) in fresh
+processes under three settings, each twice, in the order default, threshold, keep, keep,
+threshold, default:
+
+* ``default``: glibc's own (blocks above a threshold that adapts up to 32 MiB get their own
+  ``mmap``, returned when freed);
+* ``threshold``: the widest ``mmap`` threshold glibc allows (32 MiB) and a 64 MiB trim
+  threshold, so week-sized arrays stay in the heap but a year's 40 MB columns do not;
+* ``keep``: ``keep_freed_memory()``, every block from the heap, 1 GiB trim threshold.
+
+Each process first runs two days to load the engine, then times its first replication (which
+touches the process's memory for the first time) and the later ones.  It prints a JSON line:
+the first replication's wall and kernel (system) CPU seconds, the later replications' page
+faults (``ru_minflt``), system CPU seconds per replication, median and best wall time, and the
+process's peak memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import resource
 import statistics
@@ -23,6 +33,7 @@ import time
 from pathlib import Path
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-09.yaml"
+MODES = ("default", "threshold", "keep", "keep", "threshold", "default")
 
 
 def _peak_rss_mb() -> float:
@@ -33,29 +44,48 @@ def _peak_rss_mb() -> float:
     return float("nan")
 
 
-def child(keep: bool, replications: int, days: int, config: Path) -> None:
+def set_allocator(mode: str) -> bool:
+    """Apply one of the settings compared here to this process; True if any were applied."""
     from contactsim.allocator import keep_freed_memory
 
-    applied = keep_freed_memory() if keep else False
+    if mode == "keep":
+        return keep_freed_memory()
+    if mode == "threshold":
+        mallopt = ctypes.CDLL(None).mallopt
+        mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+        return bool(mallopt(m_mmap_threshold, 32 * 2**20)) and bool(
+            mallopt(m_trim_threshold, 64 * 2**20))
+    return False
+
+
+def _timed(run) -> tuple[float, resource.struct_rusage, resource.struct_rusage]:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started, before, resource.getrusage(resource.RUSAGE_SELF)
+
+
+def child(mode: str, replications: int, days: int, config: Path) -> None:
+    applied = set_allocator(mode)
     from contactsim.config import load
     from contactsim.experiment import replication_tables
 
+    replication_tables(load(config, ["horizon_days=2"]).scenario, 0)  # load the engine
     scenario = load(config, [f"horizon_days={days}"]).scenario
-    replication_tables(scenario, 0)  # load the engine and warm the imports outside the count
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    times = []
+    first_s, before, after = _timed(lambda: replication_tables(scenario, 0))
+    first_system_s = after.ru_stime - before.ru_stime
+    times, start = [], resource.getrusage(resource.RUSAGE_SELF)
     for r in range(1, replications + 1):
-        started = time.perf_counter()
-        replication_tables(scenario, r)
-        times.append(time.perf_counter() - started)
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"keep_freed_memory": applied, "days": days,
-                      "page_faults": after.ru_minflt - before.ru_minflt,
-                      "system_s_per_replication":
-                          round((after.ru_stime - before.ru_stime) / replications, 3),
-                      "median_s": round(statistics.median(times), 4),
-                      "best_s": round(min(times), 4),
-                      "peak_rss_mb": round(_peak_rss_mb(), 1)}))
+        seconds, _, end = _timed(lambda r=r: replication_tables(scenario, r))
+        times.append(seconds)
+    print(json.dumps({
+        "mode": mode, "applied": applied, "days": days,
+        "first_s": round(first_s, 3), "first_system_s": round(first_system_s, 3),
+        "page_faults": end.ru_minflt - start.ru_minflt,
+        "system_s_per_replication": round((end.ru_stime - start.ru_stime) / replications, 3),
+        "median_s": round(statistics.median(times), 4), "best_s": round(min(times), 4),
+        "peak_rss_mb": round(_peak_rss_mb(), 1)}))
 
 
 def main() -> None:
@@ -63,12 +93,14 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=16)
     parser.add_argument("--days", type=int, default=8)
     parser.add_argument("--config", type=Path, default=CONFIG)
-    parser.add_argument("--child", choices=["keep", "default"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=sorted(set(MODES)), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.replications < 1:
+        parser.error("--replications must be at least 1")
     if args.child:
-        child(args.child == "keep", args.replications, args.days, args.config)
+        child(args.child, args.replications, args.days, args.config)
         return
-    for mode in ("default", "keep", "keep", "default"):
+    for mode in MODES:
         out = subprocess.run([sys.executable, __file__, "--child", mode,
                               "--replications", str(args.replications), "--days", str(args.days),
                               "--config", str(args.config)],

@@ -6,23 +6,25 @@ in each phase of the run (``year_phases.py``) and the CPU time it took, in the p
 A second year (the next replication) then runs in the same process, as the later replications
 of a command-line run do: its wall and CPU times show what reusing the first year's memory
 (``contactsim.allocator``) saves, and the peak memory after it what reuse costs.  The target
-is read on the first year's peak.
+is read on the first year's peak.  ``--allocator`` runs the year under one of the other settings
+``benchmarks/allocator.py`` compares (by default the command line's, ``keep``); alternate runs
+with and without it to compare them on a year.
 
-    python benchmarks/year.py [CONFIG]
+    python benchmarks/year.py [CONFIG] [--allocator {keep,threshold,default}]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import resource
-import sys
 import time
 from pathlib import Path
 
+from allocator import set_allocator
 from year_phases import CONFIG, Timings, instrument, warm_up, year_scenario
 
 from contactsim import metrics, stages
-from contactsim.allocator import keep_freed_memory
 
 
 def _peak_rss_mb() -> float:
@@ -40,8 +42,12 @@ def _peak_rss_mb() -> float:
 
 
 def main() -> None:
-    keep_freed_memory()  # as the command line does
-    config = Path(sys.argv[1]) if len(sys.argv) > 1 else CONFIG
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", nargs="?", type=Path, default=CONFIG)
+    parser.add_argument("--allocator", choices=["keep", "threshold", "default"], default="keep")
+    args = parser.parse_args()
+    set_allocator(args.allocator)  # "keep", as the command line does, unless told otherwise
+    config = args.config
     warm_up(config)  # compile / load the cache untimed
     year = year_scenario(config)
     phases = Timings()

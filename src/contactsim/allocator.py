@@ -10,20 +10,28 @@ a page is a costly fault.
 ``mmap`` per block) and lets up to 1 GiB of free memory stay at the top of the heap, so freed
 arrays are reused instead of returned and faulted in again.  (Other threads allocate from arenas
 of at most 64 MiB, so larger blocks there still get their own mapping; replications run in a
-process's main thread.)  ``python benchmarks/allocator.py`` runs replications in fresh
-processes with and without the settings and prints page faults, kernel (system) CPU seconds,
-time per replication and peak memory: with ``--days 365 --replications 3``, a year-long Met
-replication spent 0.8-1.5 s in the kernel without them and 0.2-0.45 s with them (2026-11-29).
+process's main thread.)  Raising the ``mmap`` threshold instead would not do: glibc caps it at
+32 MiB, below a year's 40 MB per-caller columns.
+
+Measured on 2026-11-29 (2-core virtual machine), against that threshold setting (32 MiB, with a
+64 MiB trim threshold), in eight alternating pairs of ``python benchmarks/year.py --allocator
+threshold`` and ``python benchmarks/year.py``: a second year in the same process took 0.55 s
+less (median of the paired differences, less in 8 of 8 pairs; 3.5 s against 4.1 s), the first
+year the same, and the peak was 17 MB higher (1,004 MB against 987 MB).  Weeks gain nothing
+more: their arrays stay below 32 MiB either way.  ``python benchmarks/allocator.py`` compares
+the settings and glibc's default on page faults, kernel CPU time, time per replication and peak
+memory.
 
 The price is memory the process holds without using it: a process keeps its peak, and reuse
-leaves some fragmentation (``python benchmarks/year.py`` reports the peak after one year and
-after a second in the same process).  The settings are process-wide, for every library in the
-process, and cannot be undone; an allocation never fails for them, as glibc falls back to
-``mmap`` where the heap cannot grow.  They are applied by the command line and by every worker
-of its local process pool (not by Dask workers, which run tasks in threads of a process Dask
-manages); a program using the Python API may call ``keep_freed_memory()`` too.  It does nothing
-elsewhere than glibc, nor when the user has tuned malloc through the environment (``MALLOC_*_``
-or ``GLIBC_TUNABLES``).
+leaves some fragmentation.  A year-long replication that also builds the interval table
+(``python benchmarks/allocator.py --days 365 --replications 2``) peaked at about 1,250 MB with
+these settings and 1,160 MB with the threshold setting or glibc's default.  The settings are
+process-wide, for every library in the process, and cannot be undone; an allocation never fails
+for them, as glibc falls back to ``mmap`` where the heap cannot grow.  They are applied by the
+command line and by every worker of its local process pool (not by Dask workers, which run tasks
+in threads of a process Dask manages); a program using the Python API may call
+``keep_freed_memory()`` too.  It does nothing elsewhere than glibc, nor when the user has tuned
+malloc through the environment (``MALLOC_*_`` or ``GLIBC_TUNABLES``).
 """
 
 from __future__ import annotations
@@ -48,6 +56,4 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    # No mmap per block, rather than a higher threshold: glibc caps that at 32 MiB, and a
-    # year's per-caller arrays are 40 MB.
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
