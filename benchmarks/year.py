@@ -21,24 +21,10 @@ import resource
 import time
 from pathlib import Path
 
-from allocator import set_allocator
+from allocator import peak_rss_mb, set_allocator
 from year_phases import CONFIG, Timings, instrument, warm_up, year_scenario
 
 from contactsim import metrics, stages
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory.
-
-    ``VmHWM`` belongs to the process's own address space.  ``ru_maxrss`` is kept across exec on
-    Linux, so a child of a big process (pytest after the 10⁷-call benchmark) would report its
-    parent's size at fork time instead of its own."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -53,10 +39,10 @@ def main() -> None:
     phases = Timings()
     instrument(phases, Timings())
     first = _timed_year(year, 0)
-    peak_mb = _peak_rss_mb()
+    peak_mb = peak_rss_mb()
     phases_first = phases.as_dict()
     second = _timed_year(year, 1)
-    second["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    second["peak_rss_mb"] = round(peak_rss_mb(), 1)
     print(json.dumps({"wall_s": first["wall_s"], "peak_rss_mb": round(peak_mb, 1),
                       "user_s": first["user_s"], "system_s": first["system_s"],
                       "callers": first["callers"], "contacts": first["contacts"],
