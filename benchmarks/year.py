@@ -1,7 +1,8 @@
 """One simulated year of Met demand end to end (sampling + engine + metrics), run in its own
 process so that its peak memory (VmHWM) is its own.  Prints a JSON line, with the seconds spent
 in each phase of the run (``year_phases.py``) and the CPU time it took, in the process itself
-(user) and in the kernel on its behalf (system: mostly faulting in fresh memory).
+(user) and in the kernel on its behalf (system: mostly faulting in fresh memory, whose cost
+depends on the host as much as on the year: ``benchmarks/first_touch.py``).
 
 A second year (the next replication) then runs in the same process, as the later replications
 of a command-line run do: its wall and CPU times show what reusing the first year's memory
