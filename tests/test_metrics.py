@@ -164,15 +164,26 @@ def test_channel_metrics_of_a_records_window_match_the_plain_definitions(rep):
                     plain_channel_metrics(rep.scenario, window))
 
 
+def answered_at_warmup(rep) -> Records:
+    """The records with a few answered contacts answered exactly at the warm-up's end."""
+    calls = Records(**{k: v.copy() for k, v in rep.calls.as_dict().items()})
+    rows = np.flatnonzero(calls.pool >= 0)[::97][:20]
+    calls.answer[rows] = rep.scenario.warmup
+    calls.end[rows] = np.maximum(calls.end[rows], rep.scenario.warmup)
+    return calls
+
+
 def test_pool_busy_time_is_summed_as_the_plain_definition(rep):
     s, system = rep.scenario, rep.inputs.calls
-    for calls in (rep.calls, shuffled(rep).calls):
+    for calls in (rep.calls, shuffled(rep).calls, answered_at_warmup(rep)):
         pools = metrics.pool_metrics(s, system, calls)
         duty = [metrics._on_duty_seconds(system, p, s.warmup, s.horizon, [s.warmup, s.horizon])[0]
                 for p in range(len(system.pool_names))]
         for p, name in enumerate(system.pool_names):
             busy = plain_busy_seconds(s, system, calls)[p]
             assert pools[(f"pool:{name}", "occupancy")] == metrics._ratio(busy, duty[p])
+            handled = np.count_nonzero((calls.pool == p) & (calls.answer >= s.warmup))
+            assert pools[(f"pool:{name}", "contacts_handled")] == handled
 
 
 def test_interval_counts_match_the_plain_definitions(rep):

@@ -15,10 +15,12 @@ lexsorting every contact to find redials; a scatter per channel for "caller ever
 boolean-mask indexing of float columns per channel, pool and metric (``x[mask]`` is ~3x slower
 than ``np.compress(mask, x)`` or ``x[np.flatnonzero(mask)]`` on scattered masks); ``np.isin`` on
 small code sets (~20x slower than comparisons); sorting span end points for the interval
-integrals (see :mod:`contactsim.spans`); and building string columns per sub-frame.  Counts are
-``np.count_nonzero`` of boolean masks.  Float means and sums are taken over the same values in
-the same (record) order as the plain definition, so results are bit-identical to it
-(``tests/test_metrics.py``); only counts and exact integrals are gathered in another order.
+integrals (see :mod:`contactsim.spans`); and building string columns per sub-frame.  The horizon
+KPIs' counts, waits and busy times come from one compiled pass over the records each
+(:mod:`contactsim.contact_tally`: a mask and a count per channel and metric were some thirty
+passes); the interval counts from one ``bincount``.  Float means and sums are taken over the
+same values in the same (record) order as the plain definition, so results are bit-identical to
+it (``tests/test_metrics.py``); only counts and exact integrals are gathered in another order.
 """
 
 from __future__ import annotations
@@ -26,15 +28,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from contactsim.contact_tally import COUNTS, channel_tally, pool_busy
 from contactsim.inputs import CRIME_DEPLOY, CRIME_SCREENED_OUT, CRIME_TDIU
 from contactsim.schema import CHANNELS, GRADES, Scenario
 from contactsim.spans import binned_overlap, grouped_overlap
 from contactsim.stages import Replication, Stage
 from contactsim.system import (
     ABANDONED,
-    IVR_DIVERT_ONLINE,
-    IVR_DIVERT_OTHER,
-    IVR_HANG_UP,
     QueueSystem,
     Records,
 )
@@ -98,58 +98,37 @@ def _caller_history(calls: Records, answered: np.ndarray) -> tuple[np.ndarray, n
 def channel_metrics(scenario: Scenario, calls: Records) -> dict[tuple[str, str], float]:
     """Per-channel KPIs over the horizon after warm-up."""
     out: dict[tuple[str, str], float] = {}
-    offered_mask = _offered_mask(scenario, calls)
-    has_answer = ~np.isnan(calls.answer)
-    answered_mask = offered_mask & has_answer
-    abandoned_mask = offered_mask & (calls.status == ABANDONED)
     arrived = calls.arrival >= scenario.warmup
-    redial, caller_answered = _caller_history(calls, has_answer)
-    redial &= arrived
-    first = arrived & (calls.attempt == 0)  # one first contact per caller
-    first_answered = first & caller_answered
-    diverted = arrived & ((calls.ivr == IVR_DIVERT_ONLINE) | (calls.ivr == IVR_DIVERT_OTHER))
-    hung_up = arrived & (calls.ivr == IVR_HANG_UP)
+    redial, caller_answered = _caller_history(calls, ~np.isnan(calls.answer))
+    counts, waits_of = channel_tally(calls, len(CHANNELS), scenario.warmup,
+                                     scenario.short_abandon, redial & arrived, caller_answered)
     for c, name in enumerate(CHANNELS):
         spec = scenario.channels.get(name)
         if spec is None:
             continue
-        mine = calls.klass == c
-
-        def count(mask: np.ndarray, mine: np.ndarray = mine) -> int:
-            return int(np.count_nonzero(mine & mask))
-
-        waits = _waits(calls, mine & answered_mask)  # in record order
-        n_off = count(offered_mask)
+        n = dict(zip(COUNTS, counts[c].tolist()))
+        waits = waits_of[c]  # in record order
         in_target = int(np.count_nonzero(waits <= spec.answer_target))
-        callers = count(first)
         m = {
-            "arrivals": float(count(arrived)),
-            "offered": float(n_off),
-            "answered": float(waits.size),
+            "arrivals": float(n["arrivals"]),
+            "offered": float(n["offered"]),
+            "answered": float(n["answered"]),
             "answered_in_target": float(in_target),
-            "abandoned": float(count(abandoned_mask)),
-            "service_level": _ratio(in_target, n_off),
+            "abandoned": float(n["abandoned"]),
+            "service_level": _ratio(in_target, n["offered"]),
             "asa_s": float(waits.mean()) if waits.size else float("nan"),
             # after the mean, which needs the record order: partition in place, no copy
             "wait_p90_s": float(np.percentile(waits, 90, overwrite_input=True))
             if waits.size else float("nan"),
-            "ivr_diverted": float(count(diverted)),
-            "ivr_hangups": float(count(hung_up)),
-            "redials": float(count(redial)),
+            "ivr_diverted": float(n["ivr_diverted"]),
+            "ivr_hangups": float(n["ivr_hangups"]),
+            "redials": float(n["redials"]),
         }
-        m["abandon_rate"] = _ratio(m["abandoned"], n_off)
-        m["callers"] = float(callers)
-        m["callers_answered_share"] = _ratio(count(first_answered), callers)
+        m["abandon_rate"] = _ratio(m["abandoned"], n["offered"])
+        m["callers"] = float(n["callers"])
+        m["callers_answered_share"] = _ratio(n["callers_answered"], n["callers"])
         out.update({(name, k): v for k, v in m.items()})
     return out
-
-
-def _waits(calls: Records, selected: np.ndarray) -> np.ndarray:
-    """Time from reaching the queue to being answered of the ``selected`` contacts (a mask), in
-    record order.  A year's are tens of MB: compress (no index array) and subtract in place."""
-    wait = np.compress(selected, calls.answer)
-    wait -= np.compress(selected, calls.queue_entry)
-    return wait
 
 
 # --- pools ---------------------------------------------------------------------------------
@@ -167,25 +146,13 @@ def _on_duty_seconds(system: QueueSystem, pool: int, lo: float, hi: float, edges
 def pool_metrics(scenario: Scenario, system: QueueSystem, calls: Records) -> dict:
     out = {}
     lo, hi = scenario.warmup, scenario.horizon
-    handled = calls.answer >= lo
+    handled, busy = pool_busy(calls, len(system.pool_names), lo, hi)
     for p, name in enumerate(system.pool_names):
-        mine = calls.pool == p
         duty = _on_duty_seconds(system, p, lo, hi, [lo, hi])[0]
-        out[(f"pool:{name}", "occupancy")] = _ratio(_busy_seconds(calls, mine, lo, hi), duty)
+        out[(f"pool:{name}", "occupancy")] = _ratio(float(busy[p].sum()), duty)
         out[(f"pool:{name}", "handlers_mean")] = duty / (hi - lo)
-        out[(f"pool:{name}", "contacts_handled")] = float(np.count_nonzero(mine & handled))
+        out[(f"pool:{name}", "contacts_handled")] = float(handled[p])
     return out
-
-
-def _busy_seconds(calls: Records, served: np.ndarray, lo: float, hi: float) -> float:
-    """Handler-seconds busy with the ``served`` contacts (a mask) within [lo, hi), summed in
-    record order; built in place on compressed copies (a year's are tens of MB)."""
-    busy = np.compress(served, calls.end)
-    np.copyto(busy, hi, where=np.isnan(busy))  # still in service at the horizon
-    np.clip(busy, lo, hi, out=busy)
-    start = np.compress(served, calls.answer)
-    busy -= np.clip(start, lo, hi, out=start)
-    return float(busy.sum())
 
 
 # --- downstream ----------------------------------------------------------------------------

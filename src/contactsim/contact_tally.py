@@ -1,0 +1,134 @@
+"""Tallying the call-handling records for the horizon KPIs in one compiled pass each.
+
+The KPIs are defined per channel and per pool as counts of boolean masks and as sums and means
+of waits and busy times (``docs/metrics.md``; ``contactsim.metrics`` turns these tallies into
+the table).  Written with numpy, every mask and every count is a pass over a year's 5.8 M
+records, and the channel KPIs took some thirty of them.  Here one loop reads each record once:
+
+* :func:`channel_tally` counts, per class, what ``COUNTS`` names, and gathers the waits of the
+  answered offered contacts, class by class in record order;
+* :func:`pool_busy` gathers, per pool, the busy seconds of each contact it served within the
+  window, in record order, and counts the contacts handled.
+
+The waits and busy seconds are returned as values, not sums: the caller sums them with numpy,
+whose pairwise summation over the same values in the same order gives the plain definitions'
+results bit for bit (``tests/test_metrics.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from contactsim.system import ABANDONED, IVR_DIVERT_ONLINE, IVR_DIVERT_OTHER, IVR_HANG_UP, Records
+
+# What channel_tally counts per class, in the order of its columns
+COUNTS = ("arrivals", "offered", "answered", "abandoned", "ivr_diverted", "ivr_hangups",
+          "redials", "callers", "callers_answered")
+_ARRIVED, _OFFERED, _ANSWERED, _ABANDONED, _DIVERTED, _HUNG_UP, _REDIALS, _CALLERS, \
+    _CALLERS_ANSWERED = range(len(COUNTS))
+
+
+def channel_tally(calls: Records, n_classes: int, warmup: float, short_abandon: float,
+                  redial: np.ndarray, caller_answered: np.ndarray):
+    """Per class: the ``COUNTS`` (an int64 array, classes × counts) and the waits of its
+    answered offered contacts in record order (a list of float64 arrays).
+
+    A contact is *offered* if it reached a queue at or after ``warmup`` and is not a short
+    abandon (abandoned less than ``short_abandon`` seconds after reaching the queue); it
+    *arrived* if its arrival is at or after ``warmup``.  ``redial`` (per contact) and
+    ``caller_answered`` (per contact: was its caller answered on some contact) come from the
+    caller histories.  Redials, callers and IVR outcomes count arrived contacts."""
+    counts = np.zeros((n_classes, len(COUNTS)), np.int64)
+    answered_class = np.empty(len(calls), np.int8)
+    _count(calls.klass, calls.attempt, calls.arrival, calls.ivr, calls.queue_entry,
+           calls.answer, calls.end, calls.status, redial, caller_answered, float(warmup),
+           float(short_abandon), counts, answered_class)
+    offsets = np.zeros(n_classes + 1, np.int64)
+    np.cumsum(counts[:, _ANSWERED], out=offsets[1:])
+    waits = np.empty(offsets[-1])
+    _gather_waits(answered_class, calls.answer, calls.queue_entry, offsets, waits)
+    return counts, [waits[offsets[c]:offsets[c + 1]] for c in range(n_classes)]
+
+
+@njit(cache=True)
+def _count(klass, attempt, arrival, ivr, queue_entry, answer, end, status, redial,
+           caller_answered, warmup, short_abandon, counts, answered_class):
+    """The counts, and each contact's class if it was answered and offered (else -1)."""
+    for i in range(klass.size):
+        c = klass[i]
+        answered_class[i] = -1
+        if arrival[i] >= warmup:
+            counts[c, _ARRIVED] += 1
+            path = ivr[i]
+            if path in (IVR_DIVERT_ONLINE, IVR_DIVERT_OTHER):
+                counts[c, _DIVERTED] += 1
+            elif path == IVR_HANG_UP:
+                counts[c, _HUNG_UP] += 1
+            if redial[i]:
+                counts[c, _REDIALS] += 1
+            if attempt[i] == 0:
+                counts[c, _CALLERS] += 1
+                if caller_answered[i]:
+                    counts[c, _CALLERS_ANSWERED] += 1
+        entry = queue_entry[i]
+        if not entry >= warmup:  # NaN: never reached a queue
+            continue
+        abandoned = status[i] == ABANDONED
+        if abandoned:
+            # x - y < 0 is x < y in IEEE arithmetic, as metrics._offered_mask writes it
+            quick = end[i] < entry if short_abandon == 0 else end[i] - entry < short_abandon
+            if quick:
+                continue
+            counts[c, _ABANDONED] += 1
+        counts[c, _OFFERED] += 1
+        if not np.isnan(answer[i]):
+            counts[c, _ANSWERED] += 1
+            answered_class[i] = c
+
+
+@njit(cache=True)
+def _gather_waits(answered_class, answer, queue_entry, offsets, waits):
+    """Waits (answer - queue entry) class by class, in record order within a class."""
+    at = offsets[:-1].copy()
+    for i in range(answered_class.size):
+        c = answered_class[i]
+        if c >= 0:
+            waits[at[c]] = answer[i] - queue_entry[i]
+            at[c] += 1
+
+
+def pool_busy(calls: Records, n_pools: int, lo: float, hi: float):
+    """Per pool: the contacts handled (answered at or after ``lo``, an int64 array) and the
+    handler-seconds each contact it served was busy within [lo, hi), in record order (a list
+    of float64 arrays; a contact still in service at the horizon is busy until it)."""
+    served = np.zeros(n_pools, np.int64)
+    handled = np.zeros(n_pools, np.int64)
+    _count_served(calls.pool, calls.answer, float(lo), served, handled)
+    offsets = np.zeros(n_pools + 1, np.int64)
+    np.cumsum(served, out=offsets[1:])
+    busy = np.empty(offsets[-1])
+    _gather_busy(calls.pool, calls.answer, calls.end, float(lo), float(hi), offsets, busy)
+    return handled, [busy[offsets[p]:offsets[p + 1]] for p in range(n_pools)]
+
+
+@njit(cache=True)
+def _count_served(pool, answer, lo, served, handled):
+    for i in range(pool.size):
+        p = pool[i]
+        if 0 <= p < served.size:
+            served[p] += 1
+            if answer[i] >= lo:
+                handled[p] += 1
+
+
+@njit(cache=True)
+def _gather_busy(pool, answer, end, lo, hi, offsets, busy):
+    """clip(end, lo, hi) - clip(answer, lo, hi) of each served contact, pool by pool."""
+    at = offsets[:-1].copy()
+    for i in range(pool.size):
+        p = pool[i]
+        if 0 <= p < at.size:
+            stop = hi if np.isnan(end[i]) else min(max(end[i], lo), hi)
+            busy[at[p]] = stop - min(max(answer[i], lo), hi)
+            at[p] += 1
