@@ -26,11 +26,13 @@ def make_system(
     ivr_path=None,
     ivr_time=None,
     divert_class=-1,
+    never_abandon=(),
 ) -> QueueSystem:
     """A system from per-caller lists; pools are (name, classes in priority order, handlers).
 
     ``service`` is one handling time per caller used by every pool; ``patience`` one per caller
-    used on every class (inf = never).
+    used on every class (inf = never), one row all classes share but those in ``never_abandon``,
+    which have none.
     """
     n = len(arrival)
     n_classes, n_pools = len(classes), len(pools)
@@ -52,7 +54,8 @@ def make_system(
         horizon=float(horizon),
         arrival=on_grid(arrival),
         klass=klass,
-        patience=np.tile(on_grid(patience), (n_classes, 1)),
+        patience=on_grid(patience)[None, :],
+        patience_row=np.array([-1 if c in never_abandon else 0 for c in range(n_classes)]),
         service=on_grid(service)[None, :],
         variant=variant,
         serves=serves,

@@ -51,7 +51,10 @@ def inputs_digest(inputs) -> str:
     """Every per-caller array, table and setting of one replication's sampled inputs."""
     digest = hashlib.sha256()
     for name, value in sorted(vars(inputs.calls).items()):
-        _update(digest, f"calls.{name}", value)
+        if name == "patience":  # as every class's patience, however the rows are shared
+            value = inputs.calls.patience_by_class()
+        if name != "patience_row":
+            _update(digest, f"calls.{name}", value)
     for name, value in sorted(vars(inputs).items()):
         if name != "calls":
             _update(digest, name, value)

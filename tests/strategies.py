@@ -44,4 +44,5 @@ def small_systems(draw, max_callers: int = 25):
         ivr_path=draw(ints(0, 3)),
         ivr_time=draw(ints(0, 5)),
         divert_class=draw(st.sampled_from([-1] + [c for c in range(n_classes) if c != ivr_class])),
+        never_abandon=draw(st.sets(st.integers(0, n_classes - 1), max_size=n_classes)),
     )

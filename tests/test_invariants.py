@@ -36,7 +36,7 @@ def check_invariants(system, r):
     assert np.all(np.isnan(r.end[r.status == IN_SYSTEM]))
     aband = r.status == ABANDONED
     assert np.all(np.isnan(r.answer[aband]))
-    patience = system.patience[r.klass[aband], r.caller[aband]]
+    patience = system.patience_by_class()[r.klass[aband], r.caller[aband]]
     np.testing.assert_array_equal(r.end[aband], r.queue_entry[aband] + patience)
     assert np.all(r.arrival < system.horizon)
     assert np.all(r.end[~np.isnan(r.end)] < system.horizon)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
+import pytest
 from builders import make_system
 
 from contactsim.system import ABANDONED, COMPLETED, DIVERTED_ONLINE, IN_SYSTEM
@@ -121,6 +123,23 @@ def test_horizon_leaves_contacts_in_system(run_engine):
         (0, 0): (0, 0, 0, NAN, IN_SYSTEM, 0),
         (1, 0): (1, 1, NAN, NAN, IN_SYSTEM, -1),
     })
+
+
+def test_a_class_without_a_patience_row_never_abandons(run_engine):
+    """Both waiting callers have 2 s of patience in the shared row, but class 0 has no row."""
+    system = make_system(arrival=[0, 1, 1], klass=[0, 0, 1], service=[10, 10, 10],
+                         patience=[2, 2, 2], pools=(("one", (0, 1), 1),), never_abandon=(0,))
+    assert_rows(rows(run_engine(system)), {
+        (0, 0): (0, 0, 0, 10, COMPLETED, 0),
+        (1, 0): (1, 1, 10, 20, COMPLETED, 0),
+        (2, 0): (1, 1, NAN, 3, ABANDONED, -1),
+    })
+
+
+def test_a_patience_row_must_exist():
+    system = make_system(arrival=[0])  # two classes sharing one row of patience
+    with pytest.raises(ValueError, match="patience_row"):
+        dataclasses.replace(system, patience_row=np.array([0, 1]))
 
 
 def test_engines_agree_on_the_traces():

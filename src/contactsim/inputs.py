@@ -313,6 +313,7 @@ def _queue_system(scenario: Scenario, draw: _Drawer, channel, arrival) -> QueueS
     serves, routing, variant = _routing(scenario, variants)
     ivr_path, ivr_time = _ivr(scenario, draw)
     redials, redial_class, redial_delay, max_attempts = _redials(scenario, draw, channel)
+    patience, patience_row = _patience(scenario, draw)
     week = rotate_to_start
     roster = np.array([
         week(weekly_counts(pool.roster, scenario.interval, pool.scale),
@@ -323,7 +324,8 @@ def _queue_system(scenario: Scenario, draw: _Drawer, channel, arrival) -> QueueS
         horizon=float(scenario.horizon),
         arrival=arrival,
         klass=channel,
-        patience=_patience(scenario, draw),
+        patience=patience,
+        patience_row=patience_row,
         service=_handling(draw, variants),
         variant=variant,
         serves=serves,
@@ -380,17 +382,17 @@ def _handling(draw: _Drawer, variants: dict) -> np.ndarray:
     return out
 
 
-def _patience(scenario: Scenario, draw: _Drawer) -> np.ndarray:
-    """Patience of every caller on every channel (rows), infinite where unreachable."""
-    out = np.empty((len(CHANNELS), draw.n))
-    for row, name in enumerate(CHANNELS):
-        spec = scenario.channels.get(name)
-        if spec is None or spec.patience.dist == "never":
-            out[row] = np.inf
-            continue
-        draw.per_caller("patience", name, spec.patience.sampler().sample, np.inf,
-                        out=out[row], grid=True)
-    return out
+def _patience(scenario: Scenario, draw: _Drawer) -> tuple[np.ndarray, np.ndarray]:
+    """Patience of every caller on each channel whose callers abandon (rows; infinite where
+    the channel is unreachable), and each channel's row (-1: its callers never abandon)."""
+    abandons = [name for name in CHANNELS if name in scenario.channels
+                and scenario.channels[name].patience.dist != "never"]
+    out = np.empty((len(abandons), draw.n))
+    for row, name in enumerate(abandons):
+        draw.per_caller("patience", name, scenario.channels[name].patience.sampler().sample,
+                        np.inf, out=out[row], grid=True)
+    row_of = np.array([abandons.index(name) if name in abandons else -1 for name in CHANNELS])
+    return out, row_of
 
 
 def _ivr(scenario: Scenario, draw: _Drawer):

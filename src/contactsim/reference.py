@@ -171,7 +171,7 @@ class _Model:
         if not centre.offer(row):
             answered = env.event()
             centre.answered_events[row] = answered
-            patience = s.patience[klass, caller]
+            patience = s.patience_of(klass, caller)
             if math.isinf(patience):
                 yield answered
             else:

@@ -98,7 +98,8 @@ def _stage_system(
         horizon=horizon,
         arrival=arrival,
         klass=klass,
-        patience=np.full((n_classes, n), np.inf),
+        patience=np.empty((0, n)),
+        patience_row=np.full(n_classes, -1),
         service=service[None, :],
         variant=np.zeros((1, n_classes), np.int64),
         serves=np.arange(n_classes, dtype=np.int64)[None, :],
@@ -106,11 +107,11 @@ def _stage_system(
         roster=roster[None, :].astype(np.int64),
         roster_interval=interval,
         ivr_class=-1,
-        ivr_path=np.zeros(n, np.int64),
+        ivr_path=np.zeros(n, np.int8),  # the system's own dtypes: no int64 copies to convert
         ivr_time=np.zeros(n),
         divert_class=-1,
-        redials=np.zeros(n, np.int64),
-        redial_class=np.zeros(n, np.int64),
+        redials=np.zeros(n, np.int8),
+        redial_class=np.zeros(n, np.int8),
         redial_delay=np.zeros((1, n)),
         max_attempts=1,
         class_names=classes,
@@ -142,7 +143,7 @@ def _tdiu_stage(scenario, inputs: ScenarioInputs, calls, outcome, run,
     arrival = np.concatenate([np.zeros(backlog), calls.end[rows]])
     service = np.concatenate([inputs.tdiu_backlog_time, inputs.tdiu_time.at(calls.caller[rows])])
     system = _stage_system(
-        "tdiu", ("crime",), arrival, np.zeros(arrival.size, np.int64), service,
+        "tdiu", ("crime",), arrival, np.zeros(arrival.size, np.int8), service,
         inputs.tdiu_roster, scenario.horizon, scenario.interval,
     )
     return Stage(*_run_stage(system, run, keep_inputs), callers, {})
@@ -156,7 +157,7 @@ def _response_stage(scenario, inputs: ScenarioInputs, calls, outcome, run,
     deploy_grade = GRADES.index(scenario.crime_screening.deploy_grade) if (
         scenario.crime_screening
     ) else GRADES.index("E")
-    grade_of = np.array([-1, -1, deploy_grade, -1, 0, 1, 2], np.int64)
+    grade_of = np.array([-1, -1, deploy_grade, -1, 0, 1, 2], np.int8)
     callers = calls.caller[rows]
     travel = inputs.travel_time.at(callers)
     system = _stage_system(

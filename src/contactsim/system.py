@@ -20,6 +20,7 @@ The semantics they share (event kinds, tie-breaks) are written down in ``docs/en
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -63,6 +64,7 @@ _DTYPES = {
     "arrival": np.float64,
     "klass": np.int8,
     "patience": np.float64,
+    "patience_row": np.int64,
     "service": np.float64,
     "variant": np.int64,
     "serves": np.int64,
@@ -88,7 +90,7 @@ class QueueSystem:
     horizon: float
     arrival: np.ndarray  # f8[N], sorted; caller i arrives first at arrival[i]
     klass: np.ndarray  # i8[N], class of the first contact
-    patience: np.ndarray  # f8[C, N], inf = never abandons
+    patience: np.ndarray  # f8[A, N], a class's row per patience_row; inf = never abandons
     service: np.ndarray  # f8[V, N], handling time per variant
     variant: np.ndarray  # i8[P, C], service variant of pool p serving class c, -1 if not served
     serves: np.ndarray  # i8[P, C], classes a pool serves, highest priority first, -1 padded
@@ -105,8 +107,13 @@ class QueueSystem:
     max_attempts: int
     class_names: tuple[str, ...]
     pool_names: tuple[str, ...]
+    # i8[C]: the row of ``patience`` class c's contacts read, -1 if they never abandon (no row
+    # of infinities to fill: a year's would be 42 MB); by default row c for class c
+    patience_row: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        if self.patience_row is None:
+            object.__setattr__(self, "patience_row", np.arange(len(self.patience)))
         # One dtype per field, whoever builds the system: the compiled engine then has a single
         # signature, and per-caller codes take one byte each.
         for name, dtype in _DTYPES.items():
@@ -114,6 +121,10 @@ class QueueSystem:
             if not (isinstance(value, np.ndarray) and value.dtype == dtype
                     and value.flags.c_contiguous):
                 object.__setattr__(self, name, np.ascontiguousarray(value, dtype=dtype))
+        if self.patience.ndim != 2 or not np.all(
+            (self.patience_row >= -1) & (self.patience_row < self.patience.shape[0])
+        ):
+            raise ValueError("patience_row must name a row of patience, or -1, for each class")
         if self.ivr_class >= 0 and self.divert_class == self.ivr_class:
             raise ValueError("an IVR diversion cannot lead back into the IVR's own class")
         if self.max_attempts < 1 or self.redial_delay.shape[0] < max(self.max_attempts - 1, 1):
@@ -132,6 +143,23 @@ class QueueSystem:
     @property
     def n_callers(self) -> int:
         return int(self.arrival.size)
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.patience_row.size)
+
+    def patience_of(self, klass: int, caller: int) -> float:
+        """How long a contact of caller ``caller`` on class ``klass`` waits before abandoning."""
+        row = self.patience_row[klass]
+        return float(self.patience[row, caller]) if row >= 0 else math.inf
+
+    def patience_by_class(self) -> np.ndarray:
+        """f8[C, N]: every caller's patience on every class (infinite where it never ends)."""
+        out = np.full((self.n_classes, self.n_callers), np.inf)
+        for c, row in enumerate(self.patience_row):
+            if row >= 0:
+                out[c] = self.patience[row]
+        return out
 
     @property
     def n_slots(self) -> np.ndarray:

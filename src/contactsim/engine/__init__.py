@@ -21,6 +21,7 @@ def run(system: QueueSystem) -> Records:
         s.arrival,
         s.klass,
         s.patience,
+        s.patience_row,
         s.service,
         s.variant,
         s.serves,

@@ -66,7 +66,7 @@ KIND_STRIDE = np.int64(2**58)  # contact ids stay below it; kinds are stacked ab
 
 @njit(cache=True)
 def simulate(
-    horizon, arrival, klass, patience, service, variant, serves, routing, roster,
+    horizon, arrival, klass, patience, patience_row, service, variant, serves, routing, roster,
     roster_interval, ivr_class, ivr_path, ivr_time, divert_class, redials, redial_class,
     redial_delay, per_caller, n_slots,
     r_caller, r_attempt, r_klass, r_arrival, r_ivr, r_queue, r_answer, r_end, r_status,
@@ -75,7 +75,7 @@ def simulate(
     """Run the loop; fill the ``r_*`` record arrays; return the number of records."""
     n_callers = arrival.size
     n_pools, width = roster.shape
-    n_classes = patience.shape[0]
+    n_classes = patience_row.size
 
     # --- the event heap: size ``hn`` and the ``pending`` flag are threaded through as values ---
     # Room for every event that can ever be pending.  Each names a contact — the one it ends or
@@ -198,7 +198,10 @@ def simulate(
         return n
 
     def give_up_time(row):
-        return r_queue[row] + patience[r_klass[row], r_caller[row]]
+        patience_of = patience_row[r_klass[row]]
+        if patience_of < 0:  # the class never abandons
+            return np.inf
+        return r_queue[row] + patience[patience_of, r_caller[row]]
 
     def join_queue(cls, row):
         qnext[row] = -1
@@ -423,8 +426,8 @@ def simulate(
         if answered:
             continue
         join_queue(cls, row)
-        if timed and attempt < redials[caller]:
-            give_up = t + patience[cls, caller]
+        if timed and attempt < redials[caller] and patience_row[cls] >= 0:
+            give_up = t + patience[patience_row[cls], caller]
             if give_up < horizon:
                 an += 1
                 a_sift_up(an - 1, give_up, ABANDON * KIND_STRIDE + caller * per_caller + attempt,
