@@ -197,8 +197,9 @@ def simulate(
                 a_sift_down(n, i, t, key, row)
         return n
 
-    def give_up_time(row):
-        patience_of = patience_row[r_klass[row]]
+    def give_up_time(row, patience_of):
+        """When queued contact ``row`` gives up; ``patience_of`` is its class's patience row
+        (looked up once per class by the callers: each FIFO holds one class)."""
         if patience_of < 0:  # the class never abandons
             return np.inf
         return r_queue[row] + patience[patience_of, r_caller[row]]
@@ -220,9 +221,9 @@ def simulate(
             c = serves[p, j]
             if c < 0:
                 break
-            row = qhead[c]
+            row, patience_of = qhead[c], patience_row[c]
             while row >= 0:
-                give_up = give_up_time(row)
+                give_up = give_up_time(row, patience_of)
                 if give_up < t:
                     if r_status[row] == IN_SYSTEM:  # not already abandoned by its own event
                         r_status[row], r_end[row] = ABANDONED, give_up
@@ -236,9 +237,9 @@ def simulate(
     def settle_queues():
         """Contacts still queued at the horizon: those whose patience ran out before it left."""
         for c in range(n_classes):
-            row = qhead[c]
+            row, patience_of = qhead[c], patience_row[c]
             while row >= 0:
-                give_up = give_up_time(row)
+                give_up = give_up_time(row, patience_of)
                 if r_status[row] == IN_SYSTEM and give_up < horizon:
                     r_status[row], r_end[row] = ABANDONED, give_up
                 row = qnext[row]
