@@ -46,7 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("two-class", "met-week", "met-year")
 
 
-def _system(model: str):
+def model_system(model: str):
+    """The named model's call-handling QueueSystem."""
     if model == "two-class":
         from models import two_class_erlang_a
 
@@ -70,7 +71,7 @@ def child(model: str, rounds: int, out: Path) -> None:
     from contactsim.engine.kernel import simulate
 
     engine.run(two_class_erlang_a(1000))  # compile or load the cache before sampling matters
-    system = _system(model)
+    system = model_system(model)
     for _ in range(rounds):
         engine.run(system)
     compiled = simulate.overloads[simulate.signatures[0]]
