@@ -26,7 +26,8 @@ What it found (docs/engine.md):
   just after the loads of a caller's handling time and patience (``t + service[...]``,
   ``queue entry + patience[...]``, 2-D arrays read sparsely, long after sampling wrote them),
   about a fifth of the loop's samples on the year; then the heap's sift-down.  A software
-  prefetch of those values did not pay overall (docs/engine.md).
+  prefetch of those values, 48 arrivals ahead, now takes about a tenth off the week and the
+  year (docs/engine.md).
 """
 
 from __future__ import annotations

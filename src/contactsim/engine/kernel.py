@@ -23,6 +23,10 @@ It implements exactly the semantics of the SimPy reference (``docs/engine.md``):
 * When a call ends and someone is waiting, every other on-duty handler of the pool is busy
   (otherwise they would have taken the waiting contact), so the freed handler is the smallest
   free slot and takes the next contact directly, without touching the idle slots.
+* A first attempt's arrival prefetches the patience and handling time of the caller
+  ``PREFETCH_AHEAD`` arrivals later: sampled long before and read one caller at a time, they
+  were the loop's costliest loads on a year (a fifth of its ``perf`` samples); the prefetch made
+  a Met week and a year's call handling about 10% faster (``docs/engine.md``).
 
 Data structures, all flat arrays allocated before the loop and never reallocated:
 
@@ -59,9 +63,12 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from contactsim.engine.prefetch import prefetch
+
 SHIFT, END_SERVICE, ABANDON, ARRIVE, IVR_END = 0, 1, 2, 3, 4
 IN_SYSTEM, COMPLETED, ABANDONED, DIVERTED_ONLINE, DIVERTED_OTHER, IVR_HANGUP = 0, 1, 2, 3, 4, 5
 KIND_STRIDE = np.int64(2**58)  # contact ids stay below it; kinds are stacked above
+PREFETCH_AHEAD = 48  # first attempts ahead whose patience and handling time are fetched
 
 
 @njit(cache=True)
@@ -374,6 +381,13 @@ def simulate(
         if source == 1:  # a first attempt, straight from the sorted arrivals
             caller, attempt, cls, kind = next_caller, 0, klass[next_caller], ARRIVE
             next_caller += 1
+            ahead = caller + PREFETCH_AHEAD
+            if ahead < n_callers:
+                k = klass[ahead]
+                if patience_row[k] >= 0:
+                    prefetch(patience, patience_row[k], ahead)
+                if routing[k, 0] >= 0:
+                    prefetch(service, variant[routing[k, 0], k], ahead)
         else:
             kind = key // KIND_STRIDE
             payload = hp[0]
