@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from contactsim import engine, reference
 from contactsim.inputs import (
@@ -84,9 +85,18 @@ def simulate(scenario: Scenario, replication: int, engine_name: str = "fast", *,
 
 
 def handled_outcomes(inputs: ScenarioInputs, calls: Records) -> np.ndarray:
-    """The outcome of each completed contact, -1 for the others."""
-    outcome = inputs.outcome[calls.klass, calls.caller]
-    return np.where(calls.status == COMPLETED, outcome, -1)
+    """The outcome of each completed contact, -1 for the others (int8)."""
+    out = np.empty(len(calls), np.int8)
+    _completed_outcomes(inputs.outcome, calls.klass, calls.caller, calls.status, out)
+    return out
+
+
+@njit(cache=True)
+def _completed_outcomes(outcome, klass, caller, status, out):
+    """``where(status == COMPLETED, outcome[klass, caller], -1)`` in one pass: numpy's 2-D
+    gather and ``where`` took 76 ms on a year's records, mostly building index arrays."""
+    for i in range(out.size):
+        out[i] = outcome[klass[i], caller[i]] if status[i] == COMPLETED else -1
 
 
 def _stage_system(
