@@ -150,3 +150,8 @@ def test_engines_agree_on_the_traces():
     a, b = engine.run(system).sorted(), reference.run(system).sorted()
     for name, column in a.as_dict().items():
         np.testing.assert_array_equal(column, b.as_dict()[name])
+
+
+def test_arrivals_must_be_sorted():
+    with pytest.raises(ValueError, match="sorted"):
+        dataclasses.replace(make_system(arrival=[0, 2]), arrival=np.array([2.0, 0.0]))
