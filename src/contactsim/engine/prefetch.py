@@ -1,6 +1,9 @@
 """A software prefetch for compiled loops: ``prefetch(array, i, j)`` asks the CPU to bring the
 cache line holding ``array[i, j]`` closer, without waiting for it and without a bounds check
-(a prefetch of an address outside the array is harmless: it never faults)."""
+(a prefetch of an address outside the array is harmless: it never faults).
+
+numba's on-disk cache of a compiled function is keyed on its own source file: after changing
+this one, touch ``kernel.py`` (or delete its ``__pycache__``) so that the loop is recompiled."""
 
 from __future__ import annotations
 
