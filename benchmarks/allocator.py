@@ -65,7 +65,8 @@ def set_allocator(mode: str) -> bool:
     return False
 
 
-def _timed(run) -> tuple[float, resource.struct_rusage, resource.struct_rusage]:
+def timed(run) -> tuple[float, resource.struct_rusage, resource.struct_rusage]:
+    """Wall seconds of ``run()``, and this process's resource usage before and after it."""
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     run()
@@ -79,11 +80,11 @@ def child(mode: str, replications: int, days: int, config: Path) -> None:
 
     replication_tables(load(config, ["horizon_days=2"]).scenario, 0)  # load the engine
     scenario = load(config, [f"horizon_days={days}"]).scenario
-    first_s, before, after = _timed(lambda: replication_tables(scenario, 0))
+    first_s, before, after = timed(lambda: replication_tables(scenario, 0))
     first_system_s = after.ru_stime - before.ru_stime
     times, start = [], resource.getrusage(resource.RUSAGE_SELF)
     for r in range(1, replications + 1):
-        seconds, _, end = _timed(lambda r=r: replication_tables(scenario, r))
+        seconds, _, end = timed(lambda r=r: replication_tables(scenario, r))
         times.append(seconds)
     print(json.dumps({
         "mode": mode, "applied": applied, "days": days,

@@ -19,25 +19,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
 import time
 
 import numpy as np
+from allocator import set_allocator, timed
 
 COLUMN = 5_000_000  # float64 values: a 40 MB column, the size of a year's per-caller arrays
 
 
 def touch(mb: float) -> dict:
     """Fill ``mb`` MB of fresh numpy columns, as a year's sampling does; wall and CPU seconds."""
-    from contactsim.allocator import keep_freed_memory
-
-    keep_freed_memory()
-    before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    columns = [np.ones(COLUMN) for _ in range(max(1, round(mb * 1e6 / (8 * COLUMN))))]
-    after, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - started
+    set_allocator("keep")  # as the command line does
+    columns = []
+    wall, before, after = timed(lambda: columns.extend(
+        np.ones(COLUMN) for _ in range(max(1, round(mb * 1e6 / (8 * COLUMN))))))
     return {
         "mb": round(sum(c.nbytes for c in columns) / 1e6),
         "wall_s": round(wall, 3),

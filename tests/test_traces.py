@@ -136,10 +136,17 @@ def test_a_class_without_a_patience_row_never_abandons(run_engine):
     })
 
 
-def test_a_patience_row_must_exist():
+def test_a_patience_row_must_exist_for_each_class():
     system = make_system(arrival=[0])  # two classes sharing one row of patience
-    with pytest.raises(ValueError, match="patience_row"):
-        dataclasses.replace(system, patience_row=np.array([0, 1]))
+    for wrong in ([0, 1], [0], [0, 0, 0]):  # a row that is not there; too few; too many
+        with pytest.raises(ValueError, match="patience_row"):
+            dataclasses.replace(system, patience_row=np.array(wrong))
+
+
+def test_per_caller_arrays_must_cover_every_caller():
+    system = make_system(arrival=[0, 1])
+    with pytest.raises(ValueError, match="patience must have one entry"):
+        dataclasses.replace(system, patience=np.ones((1, 1)))
 
 
 def test_engines_agree_on_the_traces():

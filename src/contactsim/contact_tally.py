@@ -39,6 +39,8 @@ def channel_tally(calls: Records, n_classes: int, warmup: float, short_abandon: 
     *arrived* if its arrival is at or after ``warmup``.  ``redial`` (per contact) and
     ``caller_answered`` (per contact: was its caller answered on some contact) come from the
     caller histories.  Redials, callers and IVR outcomes count arrived contacts."""
+    if len(calls) and not 0 <= calls.klass.min() <= calls.klass.max() < n_classes:
+        raise ValueError(f"record classes must lie in 0..{n_classes - 1}")
     counts = np.zeros((n_classes, len(COUNTS)), np.int64)
     answered_class = np.empty(len(calls), np.int8)
     _count(calls.klass, calls.attempt, calls.arrival, calls.ivr, calls.queue_entry,
@@ -76,9 +78,7 @@ def _count(klass, attempt, arrival, ivr, queue_entry, answer, end, status, redia
             continue
         abandoned = status[i] == ABANDONED
         if abandoned:
-            # x - y < 0 is x < y in IEEE arithmetic, as metrics._offered_mask writes it
-            quick = end[i] < entry if short_abandon == 0 else end[i] - entry < short_abandon
-            if quick:
+            if end[i] - entry < short_abandon:  # a short abandon is not offered
                 continue
             counts[c, _ABANDONED] += 1
         counts[c, _OFFERED] += 1

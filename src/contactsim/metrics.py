@@ -98,10 +98,9 @@ def _caller_history(calls: Records, answered: np.ndarray) -> tuple[np.ndarray, n
 def channel_metrics(scenario: Scenario, calls: Records) -> dict[tuple[str, str], float]:
     """Per-channel KPIs over the horizon after warm-up."""
     out: dict[tuple[str, str], float] = {}
-    arrived = calls.arrival >= scenario.warmup
     redial, caller_answered = _caller_history(calls, ~np.isnan(calls.answer))
     counts, waits_of = channel_tally(calls, len(CHANNELS), scenario.warmup,
-                                     scenario.short_abandon, redial & arrived, caller_answered)
+                                     scenario.short_abandon, redial, caller_answered)
     for c, name in enumerate(CHANNELS):
         spec = scenario.channels.get(name)
         if spec is None:

@@ -87,6 +87,9 @@ def simulate(scenario: Scenario, replication: int, engine_name: str = "fast", *,
 def handled_outcomes(inputs: ScenarioInputs, calls: Records) -> np.ndarray:
     """The outcome of each completed contact, -1 for the others (int8)."""
     out = np.empty(len(calls), np.int8)
+    if len(calls) and not (calls.klass.max() < inputs.outcome.shape[0]
+                           and calls.caller.max() < inputs.outcome.shape[1]):
+        raise ValueError("these records have contacts the inputs draw no outcome for")
     _completed_outcomes(inputs.outcome, calls.klass, calls.caller, calls.status, out)
     return out
 

@@ -121,10 +121,13 @@ class QueueSystem:
             if not (isinstance(value, np.ndarray) and value.dtype == dtype
                     and value.flags.c_contiguous):
                 object.__setattr__(self, name, np.ascontiguousarray(value, dtype=dtype))
-        if self.patience.ndim != 2 or not np.all(
-            (self.patience_row >= -1) & (self.patience_row < self.patience.shape[0])
+        if self.patience.ndim != 2 or self.patience_row.shape != (len(self.class_names),) or (
+            not np.all((self.patience_row >= -1) & (self.patience_row < self.patience.shape[0]))
         ):
             raise ValueError("patience_row must name a row of patience, or -1, for each class")
+        for name in _PER_CALLER:  # the engines index these by caller without a bounds check
+            if getattr(self, name).shape[-1] != self.n_callers:
+                raise ValueError(f"{name} must have one entry (column) per caller")
         if self.ivr_class >= 0 and self.divert_class == self.ivr_class:
             raise ValueError("an IVR diversion cannot lead back into the IVR's own class")
         if self.max_attempts < 1 or self.redial_delay.shape[0] < max(self.max_attempts - 1, 1):
@@ -146,7 +149,7 @@ class QueueSystem:
 
     @property
     def n_classes(self) -> int:
-        return int(self.patience_row.size)
+        return len(self.class_names)
 
     def patience_of(self, klass: int, caller: int) -> float:
         """How long a contact of caller ``caller`` on class ``klass`` waits before abandoning."""

@@ -313,6 +313,11 @@ def simulate(
     boundary = 1
     t_shift = roster_interval if n_pools > 0 else np.inf
     arrive_key = ARRIVE * KIND_STRIDE
+    # the handling time prefetched for a class: its first pool's variant (-1: no pool serves it)
+    fetch_variant = np.full(n_classes, -1, np.int64)
+    for c in range(n_classes):
+        if routing[c, 0] >= 0:
+            fetch_variant[c] = variant[routing[c, 0], c]
 
     while True:
         # --- the earliest of: roster boundary, event heap top, next first attempt, timer ---
@@ -386,8 +391,8 @@ def simulate(
                 k = klass[ahead]
                 if patience_row[k] >= 0:
                     prefetch(patience, patience_row[k], ahead)
-                if routing[k, 0] >= 0:
-                    prefetch(service, variant[routing[k, 0], k], ahead)
+                if fetch_variant[k] >= 0:
+                    prefetch(service, fetch_variant[k], ahead)
         else:
             kind = key // KIND_STRIDE
             payload = hp[0]

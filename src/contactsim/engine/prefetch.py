@@ -26,9 +26,10 @@ def prefetch(typingctx, array, i, j):
             wraparound=False)
         byte_pointer = ir.IntType(8).as_pointer()
         int32 = ir.IntType(32)
-        function = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]),
-            "llvm.prefetch.p0")
+        # named after the pointer type by llvmlite, as each LLVM version expects
+        function = builder.module.declare_intrinsic(
+            "llvm.prefetch", [byte_pointer],
+            ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]))
         # read (0), highest locality (3), data cache (1)
         builder.call(function, [builder.bitcast(pointer, byte_pointer), int32(0), int32(3),
                                 int32(1)])
