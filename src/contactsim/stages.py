@@ -97,7 +97,7 @@ def handled_outcomes(inputs: ScenarioInputs, calls: Records) -> np.ndarray:
 @njit(cache=True)
 def _completed_outcomes(outcome, klass, caller, status, out):
     """``where(status == COMPLETED, outcome[klass, caller], -1)`` in one pass: numpy's 2-D
-    gather and ``where`` took 76 ms on a year's records, mostly building index arrays."""
+    gather builds year-long index arrays first, and ``where`` makes another pass."""
     for i in range(out.size):
         out[i] = outcome[klass[i], caller[i]] if status[i] == COMPLETED else -1
 

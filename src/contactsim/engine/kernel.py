@@ -446,6 +446,8 @@ def simulate(
         if answered:
             continue
         join_queue(cls, row)
+        # give_up_time(row, ...) would give the same time from the record just written; reading
+        # it back made a Met week 2-3% slower (kernel_ab.py), so it is worked out from t here
         if timed and attempt < redials[caller] and patience_row[cls] >= 0:
             give_up = t + patience[patience_row[cls], caller]
             if give_up < horizon:
