@@ -5,6 +5,8 @@ of waits and busy times (``docs/metrics.md``; ``contactsim.metrics`` turns these
 the table).  Written with numpy, every mask and every count is a pass over a year's 5.8 M
 records, and the channel KPIs took some thirty of them.  Here one loop reads each record once:
 
+* :func:`caller_history` looks each contact up in its caller's history: is it a redial, and
+  was its caller ever answered (two passes, through a table of contacts by attempt and caller);
 * :func:`channel_tally` counts, per class, what ``COUNTS`` names, and gathers the waits of the
   answered offered contacts, class by class in record order;
 * :func:`pool_busy` gathers, per pool, the busy seconds of each contact it served within the
@@ -27,6 +29,40 @@ COUNTS = ("arrivals", "offered", "answered", "abandoned", "ivr_diverted", "ivr_h
           "redials", "callers", "callers_answered")
 _ARRIVED, _OFFERED, _ANSWERED, _ABANDONED, _DIVERTED, _HUNG_UP, _REDIALS, _CALLERS, \
     _CALLERS_ANSWERED = range(len(COUNTS))
+
+
+def caller_history(calls: Records, answered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per contact: is it a *redial* (its caller's previous contact — the one with the highest
+    lower attempt number in the records — was abandoned in the queue), and was its caller
+    answered on some contact (``answered``: per contact, was it).  Any record order."""
+    n_callers = int(calls.caller.max(initial=-1)) + 1
+    attempts = int(calls.attempt.max(initial=0)) + 1
+    if len(calls) and calls.attempt.min() < 0:
+        raise ValueError("attempt numbers must not be negative")
+    redial = np.empty(len(calls), bool)
+    caller_answered = np.empty(len(calls), bool)
+    _history(calls.caller, calls.attempt, calls.status, answered,
+             np.zeros((attempts, n_callers), np.uint8), np.zeros(n_callers, bool),
+             redial, caller_answered)
+    return redial, caller_answered
+
+
+@njit(cache=True)
+def _history(caller, attempt, status, answered, table, ever_answered, redial, caller_answered):
+    """``table[a, i]``: 0 caller i has no contact of attempt a, 1 it has, 2 that contact was
+    abandoned in the queue.  The first pass fills it and ``ever_answered``, the second reads
+    each contact's previous attempt, stepping back past attempts missing from the records."""
+    for i in range(caller.size):
+        table[attempt[i], caller[i]] = np.uint8(1) + (status[i] == ABANDONED)
+        ever_answered[caller[i]] |= answered[i]
+    for i in range(caller.size):
+        who, before = caller[i], attempt[i]
+        previous = 0
+        while previous == 0 and before > 0:
+            before -= 1
+            previous = table[before, who]
+        redial[i] = previous == 2
+        caller_answered[i] = ever_answered[who]
 
 
 def channel_tally(calls: Records, n_classes: int, warmup: float, short_abandon: float,

@@ -16,7 +16,8 @@ boolean-mask indexing of float columns per channel, pool and metric (``x[mask]``
 than ``np.compress(mask, x)`` or ``x[np.flatnonzero(mask)]`` on scattered masks); ``np.isin`` on
 small code sets (~20x slower than comparisons); sorting span end points for the interval
 integrals (see :mod:`contactsim.spans`); and building string columns per sub-frame.  The horizon
-KPIs' counts, waits and busy times come from one compiled pass over the records each
+KPIs' counts, waits and busy times, and each contact's caller history (is it a redial, was its
+caller ever answered), come from compiled passes over the records
 (:mod:`contactsim.contact_tally`: a mask and a count per channel and metric were some thirty
 passes); the interval counts from one ``bincount``.  Float means and sums are taken over the
 same values in the same (record) order as the plain definition, so results are bit-identical to
@@ -28,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from contactsim.contact_tally import COUNTS, channel_tally, pool_busy
+from contactsim.contact_tally import COUNTS, caller_history, channel_tally, pool_busy
 from contactsim.inputs import CRIME_DEPLOY, CRIME_SCREENED_OUT, CRIME_TDIU
 from contactsim.schema import CHANNELS, GRADES, Scenario
 from contactsim.spans import binned_overlap, grouped_overlap
@@ -59,46 +60,10 @@ def _offered_mask(scenario: Scenario, calls: Records) -> np.ndarray:
     return queued & ~((calls.status == ABANDONED) & quick)
 
 
-def _caller_history(calls: Records, answered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per contact: is it a *redial* (the caller's previous contact, the one with the highest
-    lower attempt number, was abandoned in the queue), and was its caller answered on some
-    contact (``answered``: per contact, was it).
-
-    Only callers with more than one contact matter (a sixth of a year's contacts); their
-    contacts are looked up in a table by (attempt, caller) — O(n) — instead of sorting every
-    contact by (caller, attempt), which took a fifth of ``summary_table`` on a year.
-    """
-    n_callers = int(calls.caller.max(initial=-1)) + 1
-    several = np.zeros(n_callers, bool)
-    several[calls.caller[np.flatnonzero(calls.attempt > 0)]] = True
-    rows = np.flatnonzero(several[calls.caller])
-    caller, attempt = calls.caller[rows], calls.attempt[rows]
-    look = np.flatnonzero(attempt > 0)
-    # cell (attempt, caller): 0 no such contact, 1 a contact, 2 a contact abandoned in the queue
-    table = np.zeros((int(attempt.max(initial=0)) + 1) * n_callers, np.uint8)
-    at = attempt.astype(np.int64)
-    at *= n_callers
-    at += caller
-    table[at] = (calls.status[rows] == ABANDONED).view(np.uint8) + np.uint8(1)
-    at -= n_callers  # now the cell one attempt back
-    previous = np.zeros(rows.size, np.uint8)
-    while look.size:  # one step back, and further back past attempts missing from the records
-        previous[look] = table[at[look]]
-        look = look[(previous[look] == 0) & (at[look] >= n_callers)]
-        at[look] -= n_callers
-    redial = np.zeros(len(calls), bool)
-    redial[rows] = previous == 2
-    ever_answered = np.zeros(n_callers, bool)
-    ever_answered[caller[np.flatnonzero(answered[rows])]] = True
-    caller_answered = answered.copy()  # a caller with one contact: that contact
-    caller_answered[rows] = ever_answered[caller]
-    return redial, caller_answered
-
-
 def channel_metrics(scenario: Scenario, calls: Records) -> dict[tuple[str, str], float]:
     """Per-channel KPIs over the horizon after warm-up."""
     out: dict[tuple[str, str], float] = {}
-    redial, caller_answered = _caller_history(calls, ~np.isnan(calls.answer))
+    redial, caller_answered = caller_history(calls, ~np.isnan(calls.answer))
     counts, waits_of = channel_tally(calls, len(CHANNELS), scenario.warmup,
                                      scenario.short_abandon, redial, caller_answered)
     for c, name in enumerate(CHANNELS):
