@@ -1,6 +1,6 @@
 """Where a simulated year's wall time goes: by phase, by engine run and by random stream.
 
-    python benchmarks/profile_year.py [CONFIG] [--rounds N] [--streams N] [--cprofile N]
+    python benchmarks/profile_year.py [CONFIG] [--rounds N] [--streams N] [--cprofile N] [--json]
 
 Runs the year benchmark's replication (``benchmarks/year.py``: a year of ``CONFIG`` demand,
 default ``configs/met-2018-07.yaml``, as every replication of a command-line run) ``N`` times in
@@ -15,6 +15,9 @@ this process and prints, for each round and as the median over rounds:
   draws took (the placing of the values in caller order is not included);
 * with ``--cprofile N``, the N functions with the most time of their own over one extra round.
 
+``--json`` prints one JSON line instead of the tables: each round's wall time and each phase's
+seconds per round (``benchmarks/year_ab.py`` reads it to compare two revisions).
+
 The timers are those of the year benchmark (``year_phases.py``).  The host's speed drifts from
 one round to the next (a phase may take 30% longer in one round than in the next), so compare
 medians, and compare variants side by side in alternate runs.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import pstats
 import time
 from pathlib import Path
@@ -64,6 +68,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--streams", type=int, default=12)
     parser.add_argument("--cprofile", type=int, default=0, metavar="N")
+    parser.add_argument("--json", action="store_true", help="one JSON line, no tables")
     args = parser.parse_args()
 
     keep_freed_memory()  # as the command line does
@@ -77,6 +82,10 @@ def main() -> None:
         walls.append(_one_round(year))
         phase_rounds.append(_snapshot(phases))
         stream_rounds.append(_snapshot(streams))
+    if args.json:
+        print(json.dumps({"walls": walls, "phases": {
+            name: [r.seconds[name] for r in phase_rounds] for name in phase_rounds[0].seconds}}))
+        return
     print(f"{args.config.name}, one year, {args.rounds} rounds")
     _print_table("phases (values: callers or jobs of the engine run)", phase_rounds, walls, 99)
     _print_table("streams (values drawn; placing them not included)", stream_rounds, None,
