@@ -18,6 +18,7 @@ from conftest import CONFIGS
 
 from contactsim import metrics, spans
 from contactsim.config import load
+from contactsim.contact_tally import caller_history
 from contactsim.schema import CHANNELS
 from contactsim.stages import simulate
 from contactsim.system import (
@@ -273,3 +274,14 @@ def test_t_quantile_is_scipy_stats_t_ppf_to_the_bit():
     for confidence in (0.8, 0.9, 0.95, 0.99, 0.999):
         np.testing.assert_array_equal(t_quantile(confidence, df),
                                       stats.t.ppf(0.5 + confidence / 2, df))
+
+
+def test_caller_history_refuses_negative_numbers(rep):
+    """The compiled lookup indexes a table by caller and attempt without bounds checks."""
+    calls = rep.calls.truncated(50)
+    for field in ("caller", "attempt"):
+        bad = Records(**calls.as_dict())
+        setattr(bad, field, getattr(calls, field).copy())
+        getattr(bad, field)[3] = -1
+        with pytest.raises(ValueError, match="must not be negative"):
+            caller_history(bad, ~np.isnan(bad.answer))

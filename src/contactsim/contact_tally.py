@@ -37,8 +37,8 @@ def caller_history(calls: Records, answered: np.ndarray) -> tuple[np.ndarray, np
     answered on some contact (``answered``: per contact, was it).  Any record order."""
     n_callers = int(calls.caller.max(initial=-1)) + 1
     attempts = int(calls.attempt.max(initial=0)) + 1
-    if len(calls) and calls.attempt.min() < 0:
-        raise ValueError("attempt numbers must not be negative")
+    if len(calls) and (calls.attempt.min() < 0 or calls.caller.min() < 0):
+        raise ValueError("caller and attempt numbers must not be negative")
     redial = np.empty(len(calls), bool)
     caller_answered = np.empty(len(calls), bool)
     _history(calls.caller, calls.attempt, calls.status, answered,
