@@ -1,6 +1,7 @@
 """The event loop of another revision against the working tree's, alternated in one process.
 
-    python benchmarks/kernel_ab.py REV [--model two-class|met-week|met-year] [--pairs 30]
+    python benchmarks/kernel_ab.py REV [--model two-class|met-week|met-year|met-response]
+                                       [--pairs 30]
 
 This machine's speed drifts by tens of percent from one minute to the next, so two versions
 timed in separate processes, even alternately, differ by more than most changes to the loop.

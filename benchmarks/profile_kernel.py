@@ -1,6 +1,7 @@
 """Where the kernel's time goes: ``perf`` samples of the event loop, by code region and instruction.
 
-    python benchmarks/profile_kernel.py [--model two-class|met-week|met-year] [--rounds N]
+    python benchmarks/profile_kernel.py [--model two-class|met-week|met-year|met-response]
+                                        [--rounds N]
                                         [--hot N]
 
 Runs itself under ``perf record -e cpu-clock`` (a software clock, so it works where hardware
@@ -15,7 +16,9 @@ the instruction before each: a sample usually lands just after the one that stal
 
 The models: ``two-class`` is the kernel benchmark (10⁶ calls); ``met-week`` one week of
 ``configs/met-2018-09.yaml`` call handling (the engine benchmark); ``met-year`` a year of
-``configs/met-2018-07.yaml`` call handling (the year benchmark's first engine run).
+``configs/met-2018-07.yaml`` call handling (the year benchmark's first engine run);
+``met-response`` that year's response stage (1.7 M jobs for one pool of up to 424 officers,
+four grades, no abandonment).
 
 What it found (docs/engine.md):
 
@@ -44,11 +47,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ("two-class", "met-week", "met-year")
+MODELS = ("two-class", "met-week", "met-year", "met-response")
 
 
 def model_system(model: str):
-    """The named model's call-handling QueueSystem."""
+    """The named model's QueueSystem (call handling, or the response stage)."""
     if model == "two-class":
         from models import two_class_erlang_a
 
@@ -59,6 +62,10 @@ def model_system(model: str):
     config, days = (("met-2018-09.yaml", 7) if model == "met-week" else ("met-2018-07.yaml", 365))
     scenario = load(ROOT / "configs" / config,
                     [f"horizon_days={days}", "warmup=0", "start_date=2018-01-01"]).scenario
+    if model == "met-response":
+        from contactsim.stages import simulate
+
+        return simulate(scenario, 0).response.system
     return InputSampler(scenario, 0).calls()
 
 
@@ -150,11 +157,11 @@ def parent(model: str, rounds: int, hot: int) -> tuple[dict[str, float], list[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=MODELS, default="two-class")
-    parser.add_argument("--rounds", type=int, help="engine runs sampled [20; met-year 4]")
+    parser.add_argument("--rounds", type=int, help="engine runs sampled [20; a year's 4]")
     parser.add_argument("--hot", type=int, default=0, help="list the N hottest instructions")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    rounds = args.rounds or (4 if args.model == "met-year" else 20)
+    rounds = args.rounds or (4 if args.model in ("met-year", "met-response") else 20)
     if args.child:
         child(args.model, rounds, args.child)
         return
