@@ -36,6 +36,17 @@ CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-09.yaml"
 MODES = ("default", "threshold", "keep", "keep", "threshold", "default")
 
 
+def reset_peak_rss() -> bool:
+    """Start this process's peak resident memory afresh from what it holds now (Linux: ``5`` to
+    ``/proc/self/clear_refs``), so that a peak read later belongs to what ran since; False
+    where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory.
 

@@ -1,8 +1,10 @@
 """One simulated year of Met demand end to end (sampling + engine + metrics), run in its own
-process so that its peak memory (VmHWM) is its own.  Prints a JSON line, with the seconds spent
-in each phase of the run (``year_phases.py``) and the CPU time it took, in the process itself
-(user) and in the kernel on its behalf (system: mostly faulting in fresh memory, whose cost
-depends on the host as much as on the year: ``benchmarks/first_touch.py``).
+process so that its peak memory (VmHWM) is its own: the interpreter, the loaded engine and the
+year, counted from after the untimed warm-up (which compiles the engine when numba's cache is
+stale, and compiling peaked about 100 MB above the year).  Prints a JSON line, with the
+seconds spent in each phase of the run (``year_phases.py``) and the CPU time it took, in the
+process itself (user) and in the kernel on its behalf (system: mostly faulting in fresh memory,
+whose cost depends on the host as much as on the year: ``benchmarks/first_touch.py``).
 
 A second year (the next replication) then runs in the same process, as the later replications
 of a command-line run do: its wall and CPU times show what reusing the first year's memory
@@ -22,7 +24,7 @@ import resource
 import time
 from pathlib import Path
 
-from allocator import peak_rss_mb, set_allocator
+from allocator import peak_rss_mb, reset_peak_rss, set_allocator
 from year_phases import CONFIG, Timings, instrument, warm_up, year_scenario
 
 from contactsim import metrics, stages
@@ -37,6 +39,7 @@ def main() -> None:
     config = args.config
     warm_up(config)  # compile / load the cache untimed
     year = year_scenario(config)
+    reset_peak_rss()
     phases = Timings()
     instrument(phases, Timings())
     first = _timed_year(year, 0)
