@@ -42,6 +42,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -80,8 +81,10 @@ def child(model: str, rounds: int, out: Path) -> None:
 
     engine.run(two_class_erlang_a(1000))  # compile or load the cache before sampling matters
     system = model_system(model)
+    started = time.clock_gettime(time.CLOCK_MONOTONIC)  # perf's sample clock (-k), below
     for _ in range(rounds):
         engine.run(system)
+    window = [started, time.clock_gettime(time.CLOCK_MONOTONIC)]
     compiled = simulate.overloads[simulate.signatures[0]]
     entry = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
     regions = []
@@ -92,7 +95,8 @@ def child(model: str, rounds: int, out: Path) -> None:
             regions.append({"lo": lo, "hi": hi, "loop": lo <= entry < hi})
             if lo <= entry < hi:
                 (out / "loop.bin").write_bytes(ctypes.string_at(lo, hi - lo))
-    (out / "regions.json").write_text(json.dumps({"entry": entry, "regions": regions}))
+    (out / "regions.json").write_text(json.dumps({"entry": entry, "regions": regions,
+                                                  "window": window}))
 
 
 def _disassembly(code: Path, base: int) -> list[tuple[int, str]]:
@@ -135,13 +139,13 @@ def parent(model: str, rounds: int, hot: int) -> tuple[dict[str, float], list[st
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         data = out / "perf.data"
-        subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-o", str(data), "--",
-                        sys.executable, __file__, "--child", str(out), "--model", model,
-                        "--rounds", str(rounds)], check=True)
+        subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-k", "CLOCK_MONOTONIC",
+                        "-o", str(data), "--", sys.executable, __file__, "--child", str(out),
+                        "--model", model, "--rounds", str(rounds)], check=True)
         meta = json.loads((out / "regions.json").read_text())
-        script = subprocess.run(["perf", "script", "-i", str(data), "-F", "ip"], check=True,
-                                capture_output=True, text=True).stdout
-        samples = Counter(int(token, 16) for token in script.split())
+        script = subprocess.run(["perf", "script", "-i", str(data), "-F", "time,ip"],
+                                check=True, capture_output=True, text=True).stdout
+        samples = Counter(_engine_samples(script, *meta["window"]))
         listing = hottest(samples, out, meta, hot) if hot else []
     counts: Counter[str] = Counter()
     for ip, k in samples.items():
@@ -152,6 +156,15 @@ def parent(model: str, rounds: int, hot: int) -> tuple[dict[str, float], list[st
     shares = {"samples": sum(counts.values()),
               **{k: v / compiled for k, v in counts.items() if k != "everything else"}}
     return shares, listing
+
+
+def _engine_samples(script: str, start: float, end: float):
+    """The instruction addresses of ``perf script -F time,ip`` lines sampled while the engine
+    ran (not while the model was sampled or the engine compiled)."""
+    for line in script.splitlines():
+        stamp, _, ip = line.partition(":")
+        if ip.strip() and start <= float(stamp) <= end:
+            yield int(ip, 16)
 
 
 def main() -> None:
