@@ -86,7 +86,7 @@ def lines(data: dict) -> list[str]:
 YEAR_PHASES_SENTENCE = "  Where its wall time went is the last table, from the same run."
 PROFILE_NOTES = [
     "* **Kernel.** `python benchmarks/profile_kernel.py` samples the benchmark with `perf`:",
-    "  99.5% of the samples in compiled code are the event loop itself (before its helpers became",
+    "  all its samples in compiled code are the event loop's (before its helpers became",
     "  closures, 60% were numba's atomic reference-count updates).  Side by side in this run, a",
     "  loop that knows only this model (`benchmarks/minimal_loops.py`) shows what the kernel's",
     "  generality costs — routing and priority tables, per-pool idle-slot bitmaps (handler",
