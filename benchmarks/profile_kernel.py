@@ -1,8 +1,7 @@
 """Where the kernel's time goes: ``perf`` samples of the event loop, by code region and instruction.
 
     python benchmarks/profile_kernel.py [--model two-class|met-week|met-year|met-response]
-                                        [--rounds N]
-                                        [--hot N]
+                                        [--rounds N] [--hot N]
 
 Runs itself under ``perf record -e cpu-clock`` (a software clock, so it works where hardware
 counters are unavailable, as in most virtual machines) and sorts the samples taken while the

@@ -16,7 +16,8 @@ this process and prints, for each round and as the median over rounds:
 * with ``--cprofile N``, the N functions with the most time of their own over one extra round.
 
 ``--json`` prints one JSON line instead of the tables: each round's wall time and each phase's
-seconds per round (``benchmarks/year_ab.py`` reads it to compare two revisions).
+seconds per round, "everything else" included (``benchmarks/year_ab.py`` reads it to compare
+two revisions).
 
 The timers are those of the year benchmark (``year_phases.py``).  The host's speed drifts from
 one round to the next (a phase may take 30% longer in one round than in the next), so compare
@@ -83,8 +84,11 @@ def main() -> None:
         phase_rounds.append(_snapshot(phases))
         stream_rounds.append(_snapshot(streams))
     if args.json:
-        print(json.dumps({"walls": walls, "phases": {
-            name: [r.seconds[name] for r in phase_rounds] for name in phase_rounds[0].seconds}}))
+        phases_s = {name: [r.seconds[name] for r in phase_rounds]
+                    for name in phase_rounds[0].seconds}
+        phases_s["everything else"] = [w - sum(r.seconds.values())
+                                       for w, r in zip(walls, phase_rounds)]
+        print(json.dumps({"walls": walls, "phases": phases_s}))
         return
     print(f"{args.config.name}, one year, {args.rounds} rounds")
     _print_table("phases (values: callers or jobs of the engine run)", phase_rounds, walls, 99)

@@ -142,8 +142,7 @@ def _jobs(calls: Records, outcome: np.ndarray, codes) -> np.ndarray:
     end = end[order]
     if not np.any(end[1:] == end[:-1]):
         return rows[order]  # end times all differ: the caller breaks no tie (a year has none)
-    rows = rows[np.argsort(calls.caller[rows], kind="stable")]
-    return rows[np.argsort(calls.end[rows], kind="stable")]
+    return rows[np.lexsort((calls.caller[rows], calls.end[rows]))]
 
 
 @njit(cache=True)
