@@ -11,7 +11,10 @@ threshold, default:
   ``mmap``, returned when freed);
 * ``threshold``: the widest ``mmap`` threshold glibc allows (32 MiB) and a 64 MiB trim
   threshold, so week-sized arrays stay in the heap but a year's 40 MB columns do not;
-* ``keep``: ``keep_freed_memory()``, every block from the heap, 1 GiB trim threshold.
+* ``keep``: the command line's (``tune_memory()``): every block from the heap, 1 GiB trim
+  threshold, and no huge-page advice from numpy;
+* ``keep-huge``: the same but with numpy's huge-page advice left on, as before
+  ``small_pages()`` (not in the default sequence; ``benchmarks/year.py --allocator keep-huge``).
 
 Each process first runs two days to load the engine, then times its first replication (which
 touches the process's memory for the first time) and the later ones.  It prints a JSON line:
@@ -34,6 +37,7 @@ from pathlib import Path
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-09.yaml"
 MODES = ("default", "threshold", "keep", "keep", "threshold", "default")
+SETTINGS = ("default", "threshold", "keep", "keep-huge")
 
 
 def reset_peak_rss() -> bool:
@@ -63,10 +67,10 @@ def peak_rss_mb() -> float:
 
 def set_allocator(mode: str) -> bool:
     """Apply one of the settings compared here to this process; True if any were applied."""
-    from contactsim.allocator import keep_freed_memory
+    from contactsim.allocator import keep_freed_memory, small_pages
 
-    if mode == "keep":
-        return keep_freed_memory()
+    if mode in ("keep", "keep-huge"):
+        return keep_freed_memory() and (mode == "keep-huge" or small_pages())
     if mode == "threshold":
         mallopt = ctypes.CDLL(None).mallopt
         mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
@@ -112,7 +116,7 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=16)
     parser.add_argument("--days", type=int, default=8)
     parser.add_argument("--config", type=Path, default=CONFIG)
-    parser.add_argument("--child", choices=sorted(set(MODES)), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=SETTINGS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.replications < 1:
         parser.error("--replications must be at least 1")

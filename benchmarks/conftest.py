@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from contactsim.allocator import keep_freed_memory
+from contactsim.allocator import tune_memory
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 # Benchmarks measure what a command-line run gets, and the command line tunes the allocator
 # (contactsim.allocator) before anything else; so does every worker process.
-keep_freed_memory()
+tune_memory()

@@ -12,8 +12,9 @@ and each pair gives a ratio: drift slower than a pair cancels out.
 directory — tens of seconds — and its ``simulate`` is called with the arguments its own
 signature names, taken from the same ``QueueSystem`` and fresh records (the ``r_*``
 parameters, in the records' column order).  Revisions whose loop takes other arguments
-compare as long as each is a field of the system, ``per_caller`` or ``n_slots`` (a loop
-without ``patience_row`` gets every class's patience, as it expects).  Both must
+compare as long as each is a field of the system, ``per_caller``, ``n_slots`` or one of the
+heaps' arrays (``engine.heap_arrays``; loops before that allocated their own), and a loop
+without ``patience_row`` gets every class's patience, as it expects.  Both must
 write identical records; the script checks that first.  The models are
 ``profile_kernel.py``'s.
 
@@ -37,10 +38,12 @@ from pathlib import Path
 import numpy as np
 from profile_kernel import MODELS, ROOT, model_system
 
+from contactsim.engine import heap_arrays
 from contactsim.engine import kernel as working
 from contactsim.system import QueueSystem, Records
 
 KERNEL = "src/contactsim/engine/kernel.py"
+HEAP_ARRAYS = ("ht", "hk", "hp", "at", "ak", "ar")  # the loop's scratch, when it takes them
 
 
 def load_revision(rev: str, into: Path):
@@ -64,6 +67,7 @@ def arguments(simulate, system: QueueSystem) -> tuple[list, Records]:
     derived = {
         "per_caller": int(system.contacts_per_caller),
         "n_slots": np.ascontiguousarray(system.n_slots, dtype=np.int64),
+        **dict(zip(HEAP_ARRAYS, heap_arrays(len(records)))),
     }
     parameters = inspect.signature(simulate.py_func).parameters
     if "patience_row" not in parameters:  # a loop from before classes could go without a row

@@ -37,7 +37,7 @@ import numpy as np
 from year_phases import CONFIG, Timings, instrument, warm_up, year_scenario
 
 from contactsim import metrics, stages
-from contactsim.allocator import keep_freed_memory
+from contactsim.allocator import tune_memory
 
 
 def _one_round(year) -> float:
@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON line, no tables")
     args = parser.parse_args()
 
-    keep_freed_memory()  # as the command line does
+    tune_memory()  # as the command line does
     warm_up(args.config)  # compile / load the cache first
     year = year_scenario(args.config)
     phase_rounds, stream_rounds, walls = [], [], []

@@ -6,7 +6,9 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 CODE = "from contactsim.allocator import keep_freed_memory; print(keep_freed_memory())"
@@ -74,3 +76,91 @@ def test_does_nothing_off_linux(monkeypatch):
 
     monkeypatch.setattr(allocator.sys, "platform", "darwin")
     assert allocator.keep_freed_memory() is False
+
+
+HUGE = """
+import sys
+from pathlib import Path
+import numpy as np
+from contactsim.allocator import small_pages
+if sys.argv[1] == "small":
+    assert small_pages()
+column = np.ones(5_000_000)  # 40 MB, a year's per-caller column, touched
+rollup = open("/proc/self/smaps_rollup").read().splitlines()
+print(next(int(line.split()[1]) for line in rollup if line.startswith("AnonHugePages:")))
+"""
+
+
+def _thp_mode() -> str | None:
+    try:
+        text = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except OSError:
+        return None
+    return text[text.index("[") + 1 : text.index("]")]
+
+
+@pytest.mark.skipif(_thp_mode() != "madvise",
+                    reason="huge pages on advice only where the kernel grants them on advice")
+def test_small_pages_stops_numpys_huge_page_advice():
+    """The kernel's own count of huge pages in the process: a 40 MB column gets some by default
+    (numpy advises them) and none after small_pages()."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+
+    def huge_kb(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", HUGE, mode], capture_output=True, text=True,
+                             check=True, env=env)
+        return int(out.stdout)
+
+    assert huge_kb("default") >= 2048
+    assert huge_kb("small") == 0
+
+
+def test_the_users_huge_page_setting_wins():
+    code = "from contactsim.allocator import small_pages; print(small_pages())"
+    for value, applied in (("1", "False"), (None, "True")):
+        env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+        if value is not None:
+            env["NUMPY_MADVISE_HUGEPAGE"] = value
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env=env)
+        assert out.stdout.strip() == applied
+
+
+RESERVED = """
+import ctypes
+import numpy as np
+from contactsim.allocator import keep_freed_memory, reserve
+assert keep_freed_memory()
+class Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks",
+                "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+mallinfo2 = ctypes.CDLL(None).mallinfo2
+mallinfo2.restype = Mallinfo2
+before = mallinfo2()
+heap = reserve(20_000_001, np.int64)  # a year's event heap: 160 MB of room
+heap[:1000] = 7
+after = mallinfo2()
+print(after.arena - before.arena, after.hblkhd - before.hblkhd)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc"
+                    or tuple(map(int, platform.libc_ver()[1].split(".")[:2])) < (2, 33),
+                    reason="mallinfo2 is glibc's, from 2.33")
+def test_reserved_room_stays_out_of_mallocs_heap():
+    """Under keep_freed_memory(), where every block comes from malloc's heap, a reserved array
+    takes no byte of it (nor any of malloc's own mappings)."""
+    out = subprocess.run([sys.executable, "-c", RESERVED], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["0", "0"]
+
+
+@pytest.mark.parametrize("size", [0, 1, 5000])
+def test_reserve_gives_a_zeroed_writable_array(size):
+    from contactsim.allocator import reserve
+
+    array = reserve(size, np.float64)
+    assert array.shape == (size,) and array.dtype == np.float64 and array.flags.writeable
+    assert not array.any()
+    array[:] = 1.5
+    assert array.sum() == 1.5 * size

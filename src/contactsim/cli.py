@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from contactsim.allocator import keep_freed_memory
+from contactsim.allocator import tune_memory
 from contactsim.config import ConfigError, LoadedConfig, load
 from contactsim.executors import ExecutorSpec
 
@@ -387,7 +387,7 @@ def reproduce(
 
 def main() -> None:
     """Console-script entry point."""
-    keep_freed_memory()
+    tune_memory()
     try:
         app()
     except KeyboardInterrupt:

@@ -27,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-from contactsim.allocator import keep_freed_memory
+from contactsim.allocator import tune_memory
 
 EXECUTORS = ("local", "dask")
 
@@ -82,7 +82,7 @@ def _start_worker(parent: int) -> None:
 
     A forked worker holds its own copy of the pipe it reads tasks from, so a SIGKILLed parent
     would leave it waiting forever; on Linux the kernel can signal it instead."""
-    keep_freed_memory()
+    tune_memory()
     if sys.platform.startswith("linux"):
         import ctypes
         import signal

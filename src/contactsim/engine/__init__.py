@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from contactsim.allocator import reserve
 from contactsim.engine.kernel import simulate
 from contactsim.system import QueueSystem, Records
 
@@ -38,5 +39,21 @@ def run(system: QueueSystem) -> Records:
         int(s.contacts_per_caller),
         np.ascontiguousarray(s.n_slots, dtype=np.int64),
         *records.as_dict().values(),
+        *heap_arrays(len(records)),
     )
     return records.truncated(rows)
+
+
+def heap_arrays(rows: int) -> tuple[np.ndarray, ...]:
+    """The loop's two heaps for a run of at most ``rows`` records: the event heap's times, keys
+    and payloads (room for ``2 * rows + 2``) and the abandonment timers' times, keys and rows
+    (``rows + 1``).
+
+    They are sized for the worst case, and a run touches a sliver of them (a year's event heap
+    holds a few thousand events, its room is 470 MB), so they are reserved in mappings of their
+    own (:func:`contactsim.allocator.reserve`): from the allocator's heap, the untouched room
+    would be handed to the next replication's arrays, which would fault it in afresh.
+    """
+    room = 2 * rows + 2
+    return (reserve(room, np.float64), reserve(room, np.int64), reserve(room, np.int64),
+            reserve(rows + 1, np.float64), reserve(rows + 1, np.int64), reserve(rows + 1, np.int64))

@@ -77,9 +77,13 @@ def simulate(
     roster_interval, ivr_class, ivr_path, ivr_time, divert_class, redials, redial_class,
     redial_delay, per_caller, n_slots,
     r_caller, r_attempt, r_klass, r_arrival, r_ivr, r_queue, r_answer, r_end, r_status,
-    r_pool, r_handler,
+    r_pool, r_handler, ht, hk, hp, at, ak, ar,
 ):  # fmt: skip
-    """Run the loop; fill the ``r_*`` record arrays; return the number of records."""
+    """Run the loop; fill the ``r_*`` record arrays; return the number of records.
+
+    ``ht``, ``hk``, ``hp`` (the event heap's times, keys and payloads) and ``at``, ``ak``,
+    ``ar`` (the abandonment timers' times, keys and rows) are scratch, sized for the worst case
+    by :func:`contactsim.engine.heap_arrays`; their contents on entry do not matter."""
     n_callers = arrival.size
     n_pools, width = roster.shape
     n_classes = patience_row.size
@@ -88,11 +92,8 @@ def simulate(
     # Room for every event that can ever be pending.  Each names a contact — the one it ends or
     # routes, or the one it creates — and a contact has at most one pending at once, so the
     # records' size (plus the taken root) would do; twice that is a margin that costs only
-    # address space: the operating system backs only the part the heap reaches.
-    room = 2 * r_caller.size + 2
-    ht = np.empty(room, np.float64)
-    hk = np.empty(room, np.int64)
-    hp = np.empty(room, np.int64)  # a record row, or a class for ARRIVE
+    # address space: the operating system backs only the part the heap reaches (the arrays
+    # come from the caller, reserved apart from the allocator's heap: engine.heap_arrays).
 
     def before(t1, k1, t2, k2):
         return t1 < t2 or (t1 == t2 and k1 < k2)
@@ -153,9 +154,6 @@ def simulate(
     # of lingering in the event heap until it falls due.  The place is kept in the contact's
     # record as ``handler = -2 - place``: a waiting contact has no handler yet, and the record
     # is written when the contact is answered anyway ---
-    at = np.empty(r_caller.size + 1, np.float64)
-    ak = np.empty(r_caller.size + 1, np.int64)
-    ar = np.empty(r_caller.size + 1, np.int64)
     timed = redials.max() > 0 if redials.size > 0 else False  # can there be timers at all?
 
     def timer_of(row):
