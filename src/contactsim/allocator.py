@@ -16,8 +16,8 @@ of at most 64 MiB, so larger blocks there still get their own mapping; replicati
 process's main thread.)  Raising the ``mmap`` threshold instead would not do: glibc caps it at
 32 MiB, below a year's 40 MB per-caller columns.
 
-Measured on 2026-11-29 (2-core virtual machine), against that threshold setting (32 MiB, with a
-64 MiB trim threshold), in eight alternating pairs of ``python benchmarks/year.py --allocator
+Measured on 2026-11-29 (2-core virtual machine, numpy still advising huge pages), against that
+threshold setting (32 MiB, with a 64 MiB trim threshold), in eight alternating pairs of ``python benchmarks/year.py --allocator
 threshold`` and ``python benchmarks/year.py``: a second year in the same process took 0.55 s
 less (median of the paired differences, less in 8 of 8 pairs; 3.5 s against 4.1 s), the first
 year the same, and the peak was 17 MB higher (1,004 MB against 987 MB).  Four more pairs later
@@ -36,7 +36,7 @@ process-wide, for every library in the process, and cannot be undone; an allocat
 for them, as glibc falls back to ``mmap`` where the heap cannot grow.  They are applied by the
 command line and by every worker of its local process pool (not by Dask workers, which run tasks
 in threads of a process Dask manages); a program using the Python API may call
-``keep_freed_memory()`` too.  It does nothing elsewhere than glibc, nor when the user has tuned
+``tune_memory()`` too.  It does nothing elsewhere than glibc, nor when the user has tuned
 malloc through the environment (``MALLOC_*_`` or ``GLIBC_TUNABLES``).
 
 ``small_pages()`` stops numpy from advising the kernel (``madvise``) to back its arrays of 4 MB
