@@ -17,15 +17,15 @@ process's main thread.)  Raising the ``mmap`` threshold instead would not do: gl
 32 MiB, below a year's 40 MB per-caller columns.
 
 Measured on 2026-11-29 (2-core virtual machine, numpy still advising huge pages), against that
-threshold setting (32 MiB, with a 64 MiB trim threshold), in eight alternating pairs of ``python benchmarks/year.py --allocator
-threshold`` and ``python benchmarks/year.py``: a second year in the same process took 0.55 s
-less (median of the paired differences, less in 8 of 8 pairs; 3.5 s against 4.1 s), the first
-year the same, and the peak was 17 MB higher (1,004 MB against 987 MB).  Four more pairs later
-that day, once a year no longer held rows of infinite patience: the second year 0.46 s faster
-(median; 4 of 4; 2.68-3.11 s against 3.23-3.75 s), the first year 0.05-0.31 s faster, the peak
-8-9 MB higher (956-958 MB against 947-950 MB).  Weeks gain nothing
-more: their arrays stay below 32 MiB either way.  ``python benchmarks/allocator.py`` compares
-the settings and glibc's default on page faults, kernel CPU time, time per replication and peak
+threshold setting (32 MiB, with a 64 MiB trim threshold), in eight alternating pairs of ``python
+benchmarks/year.py --allocator threshold`` and ``python benchmarks/year.py``: a second year in
+the same process took 0.55 s less (median of the paired differences, less in 8 of 8 pairs; 3.5 s
+against 4.1 s), the first year the same, and the peak was 17 MB higher (1,004 MB against 987
+MB). Four more pairs later that day, once a year no longer held rows of infinite patience: the
+second year 0.46 s faster (median; 4 of 4; 2.68-3.11 s against 3.23-3.75 s), the first year
+0.05-0.31 s faster, the peak 8-9 MB higher (956-958 MB against 947-950 MB). Weeks gain nothing
+more: their arrays stay below 32 MiB either way. ``python benchmarks/allocator.py`` compares the
+settings and glibc's default on page faults, kernel CPU time, time per replication and peak
 memory.
 
 The price is memory the process holds without using it: a process keeps its peak, and reuse
