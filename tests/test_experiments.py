@@ -15,7 +15,7 @@ import pytest
 from conftest import CONFIGS
 
 from contactsim import api
-from contactsim.executors import ExecutorSpec
+from contactsim.executors import ExecutorSpec, run_tasks
 
 SMALL = ["horizon_days=1.5", "warmup=6h"]
 
@@ -131,3 +131,14 @@ def test_cli_engine_names_match_the_engines():
     from contactsim.stages import ENGINES
 
     assert tuple(ENGINES) == CLI_ENGINES
+
+
+def test_a_local_dask_clusters_workers_get_the_memory_settings():
+    """The command line's memory settings reach the Dask workers it starts: numpy there no
+    longer advises huge pages (allocator.small_pages), as in this process's own workers."""
+    from numpy._core.multiarray import _get_madvise_hugepage
+
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        pytest.skip("the user's own huge-page setting wins")
+    results = dict(run_tasks(_get_madvise_hugepage, [(), ()], ExecutorSpec("dask", 2)))
+    assert results == {0: False, 1: False}

@@ -1,7 +1,7 @@
 """Memory settings for processes that run replication after replication.
 
 ``tune_memory()`` applies both settings below; the command line calls it before anything else,
-and so does every worker of its local process pool.
+and so does every worker it starts.
 
 A replication allocates tens of arrays of one to a few hundred megabytes (per-caller inputs,
 records, metric temporaries) and frees them all at its end.  glibc's ``malloc`` serves large
@@ -34,8 +34,10 @@ leaves some fragmentation.  A year-long replication that also builds the interva
 these settings and 1,160 MB with the threshold setting or glibc's default.  The settings are
 process-wide, for every library in the process, and cannot be undone; an allocation never fails
 for them, as glibc falls back to ``mmap`` where the heap cannot grow.  They are applied by the
-command line and by every worker of its local process pool (not by Dask workers, which run tasks
-in threads of a process Dask manages); a program using the Python API may call
+command line, by every worker of its local process pool and by the workers of a local Dask
+cluster (a cluster given by address is left alone), where they stand aside: Dask sets
+``MALLOC_TRIM_THRESHOLD_`` for its workers, and runs tasks in threads, whose blocks above 64 MiB
+get mappings of their own anyway; a program using the Python API may call
 ``tune_memory()`` too.  It does nothing elsewhere than glibc, nor when the user has tuned
 malloc through the environment (``MALLOC_*_`` or ``GLIBC_TUNABLES``).
 

@@ -14,7 +14,11 @@ engine), so it can run anywhere, in any order, and give the same tables.  Execut
   may hold when it forks are idle library pools (OpenBLAS, Arrow) that reinitialise themselves
   in the child;
 * ``dask``: a Dask ``distributed`` cluster — the scheduler at ``--scheduler tcp://HOST:PORT``, or
-  a ``LocalCluster`` of ``workers`` single-threaded processes when no address is given.
+  a ``LocalCluster`` of ``workers`` single-threaded processes when no address is given.  The
+  memory settings of :mod:`contactsim.allocator` are applied to a ``LocalCluster``'s workers
+  (a cluster given by address may run others' work too, so its processes are left as they
+  are); there numpy stops advising huge pages, while ``malloc`` keeps the settings Dask gives
+  its workers (``MALLOC_TRIM_THRESHOLD_``, which ``keep_freed_memory`` leaves to win).
 """
 
 from __future__ import annotations
@@ -116,6 +120,8 @@ def _dask(fn, tasks, spec: ExecutorSpec):
                                dashboard_address=None)
     client = Client(spec.scheduler or cluster)
     try:
+        if cluster is not None:  # our own workers, not a shared cluster's
+            client.run(tune_memory)
         futures = [client.submit(fn, *task, pure=False) for task in tasks]
         index = {future.key: i for i, future in enumerate(futures)}
         for future in dask_completed(futures):
