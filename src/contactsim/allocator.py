@@ -51,10 +51,10 @@ benchmarks/year.py --allocator keep-huge`` against ``python benchmarks/year.py``
 year's system time was 0.97-1.34 s with huge pages and 0.48-0.54 s without, its wall time
 0.71 s less without (median of the pairs' differences, less in 5 of 5; 3.22-3.74 s against
 3.64-4.52 s), its peak 957 MB against 960-964 MB, and a second year in the same process, which
-reuses the first year's memory, the same either way (2.65-2.80 s against 2.61-3.07 s).  Huge
-pages spare the processor's address translation, but the year's loop walks its per-caller
-arrays in arrival order, which small pages serve as well.  It does nothing when the user has
-set ``NUMPY_MADVISE_HUGEPAGE``, nor where numpy lacks the switch.
+reuses the first year's memory, the same either way (2.65-2.80 s against 2.61-3.07 s): the
+address translations huge pages would spare the processor are worth nothing measurable to a
+year's work.  It does nothing when the user has set ``NUMPY_MADVISE_HUGEPAGE``, nor where numpy
+lacks the switch.
 
 ``reserve()`` is for the other kind of array: scratch sized for the worst case of which a run
 touches a sliver (the event loop's heaps).  It gets an anonymous mapping of its own rather than
@@ -116,8 +116,9 @@ def reserve(size: int, dtype) -> np.ndarray:
     heaps): the operating system backs a page when it is first touched and takes them all back
     when the array is freed.  From ``malloc``'s heap, which ``keep_freed_memory()`` makes serve
     every block, the never-touched part would instead become free heap that the next
-    replication's arrays are placed in, and they would fault it in afresh (a year's event loop
-    faulted some 60,000 such pages, 240 MB, in every replication after the first).
+    replication's arrays are placed in, and they would fault it in afresh: a second year in the
+    same process faulted 76,222-77,327 pages with the loop's heaps taken from ``malloc``, 706-816
+    with them reserved (``python benchmarks/year.py``, twice each, 2026-11-29; docs/engine.md).
     """
     nbytes = size * np.dtype(dtype).itemsize
     if nbytes == 0 or not hasattr(mmap, "MAP_PRIVATE"):
