@@ -209,16 +209,26 @@ def _year_cpu_rows(info: dict) -> list[str]:
     if "system_s" not in info:
         return []
     rows = [_reference("same year, CPU: in the process (user) + in the kernel (system: "
-                       "faulting in fresh memory)",
-                       f"{info['user_s']:.2f} + {info['system_s']:.2f} s")]
+                       "faulting in fresh memory)" + _faults_label(info),
+                       f"{info['user_s']:.2f} + {info['system_s']:.2f} s" + _faults(info))]
     second = info.get("second_year")
     if second:
         rows.append(_reference(
             "a second year in the same process (as later replications of a run), wall "
-            "(user + system), peak memory after it",
+            "(user + system), peak memory after it" + _faults_label(second),
             f"{second['wall_s']:.2f} s ({second['user_s']:.2f} + {second['system_s']:.2f} s), "
-            f"{second.get('peak_rss_mb', float('nan')):,.0f} MB"))
+            f"{second.get('peak_rss_mb', float('nan')):,.0f} MB" + _faults(second)))
     return rows
+
+
+def _faults_label(info: dict) -> str:
+    return ", page faults" if info.get("page_faults") is not None else ""
+
+
+def _faults(info: dict) -> str:
+    """The run's page faults, for runs that counted them."""
+    faults = info.get("page_faults")
+    return f", {faults / 1000:,.0f} k" if faults is not None else ""
 
 
 def _year_phases(b: dict) -> list[str]:
