@@ -43,7 +43,7 @@ from contactsim.engine import kernel as working
 from contactsim.system import QueueSystem, Records
 
 KERNEL = "src/contactsim/engine/kernel.py"
-HEAP_ARRAYS = ("ht", "hk", "hp", "at", "ak", "ar")  # the loop's scratch, when it takes them
+HEAP_ARRAYS = ("heap_times", "heap_ints")  # the loop's scratch, when it takes them
 
 
 def load_revision(rev: str, into: Path):

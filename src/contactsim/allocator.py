@@ -73,6 +73,7 @@ import numpy as np
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
 TRIM_THRESHOLD = 2**30
+RESERVE_APART = 32 * 2**20  # reserve(): from this size, a mapping of its own
 
 
 def tune_memory() -> None:
@@ -110,18 +111,21 @@ def keep_freed_memory() -> bool:
 
 
 def reserve(size: int, dtype) -> np.ndarray:
-    """A zeroed array of ``size`` items in an anonymous mapping of its own, where there is one.
+    """An array of ``size`` items, its contents undefined, for scratch sized for the worst case
+    of which a run touches little (the event loop's heaps).
 
-    For scratch arrays sized for the worst case of which a run touches little (the event loop's
-    heaps): the operating system backs a page when it is first touched and takes them all back
-    when the array is freed.  From ``malloc``'s heap, which ``keep_freed_memory()`` makes serve
-    every block, the never-touched part would instead become free heap that the next
-    replication's arrays are placed in, and they would fault it in afresh: a second year in the
-    same process faulted 76,222-77,327 pages with the loop's heaps taken from ``malloc``, 706-816
-    with them reserved (``python benchmarks/year.py``, twice each, 2026-11-29; docs/engine.md).
+    From ``RESERVE_APART`` bytes up it gets an anonymous mapping of its own: the operating
+    system backs a page when it is first touched and takes them all back when the array is
+    freed.  From ``malloc``'s heap, which ``keep_freed_memory()`` makes serve every block, the
+    never-touched part would instead become free heap that the next replication's arrays are
+    placed in, and they would fault it in afresh: a second year in the same process faulted
+    76,222-77,327 pages with the loop's heaps taken from ``malloc``, 706-816 with them reserved
+    (``python benchmarks/year.py``, twice each, 2026-11-29; docs/engine.md).  Smaller arrays
+    come from ``malloc`` as usual: a fresh mapping costs system calls and first touches on every
+    run, and a week's few megabytes of room are quickly reused.
     """
     nbytes = size * np.dtype(dtype).itemsize
-    if nbytes == 0 or not hasattr(mmap, "MAP_PRIVATE"):
-        return np.zeros(size, dtype)
+    if nbytes < RESERVE_APART or not hasattr(mmap, "MAP_PRIVATE"):
+        return np.empty(size, dtype)
     mapping = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     return np.frombuffer(mapping, dtype, count=size)  # the array keeps the mapping alive

@@ -44,16 +44,19 @@ def run(system: QueueSystem) -> Records:
     return records.truncated(rows)
 
 
-def heap_arrays(rows: int) -> tuple[np.ndarray, ...]:
-    """The loop's two heaps for a run of at most ``rows`` records: the event heap's times, keys
-    and payloads (room for ``2 * rows + 2``) and the abandonment timers' times, keys and rows
-    (``rows + 1``).
+def heap_arrays(rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The loop's two heaps for a run of at most ``rows`` records, as ``simulate`` takes them:
+    the times (rows: the event heap's, the abandonment timers') and the integers (rows: the
+    event heap's keys and payloads, the timers' keys and record rows), each row with room for
+    ``2 * rows + 2`` entries (the timers need ``rows + 1``).
 
-    They are sized for the worst case, and a run touches a sliver of them (a year's event heap
-    holds a few thousand events, its room is 470 MB), so they are reserved in mappings of their
-    own (:func:`contactsim.allocator.reserve`): from the allocator's heap, the untouched room
-    would be handed to the next replication's arrays, which would fault it in afresh.
+    They are sized for the worst case, and a run touches a sliver of them (a year's heaps hold
+    a few thousand entries in 950 MB of room), so from that size they are reserved in mappings
+    of their own (:func:`contactsim.allocator.reserve`): from the allocator's heap, the
+    untouched room would be handed to the next replication's arrays, which would fault it in
+    afresh.  Two arrays rather than six, as every array argument is seven values the compiled
+    loop has to keep somewhere.
     """
     room = 2 * rows + 2
-    return (reserve(room, np.float64), reserve(room, np.int64), reserve(room, np.int64),
-            reserve(rows + 1, np.float64), reserve(rows + 1, np.int64), reserve(rows + 1, np.int64))
+    return (reserve(2 * room, np.float64).reshape(2, room),
+            reserve(4 * room, np.int64).reshape(4, room))

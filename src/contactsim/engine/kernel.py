@@ -77,13 +77,16 @@ def simulate(
     roster_interval, ivr_class, ivr_path, ivr_time, divert_class, redials, redial_class,
     redial_delay, per_caller, n_slots,
     r_caller, r_attempt, r_klass, r_arrival, r_ivr, r_queue, r_answer, r_end, r_status,
-    r_pool, r_handler, ht, hk, hp, at, ak, ar,
+    r_pool, r_handler, heap_times, heap_ints,
 ):  # fmt: skip
     """Run the loop; fill the ``r_*`` record arrays; return the number of records.
 
-    ``ht``, ``hk``, ``hp`` (the event heap's times, keys and payloads) and ``at``, ``ak``,
-    ``ar`` (the abandonment timers' times, keys and rows) are scratch, sized for the worst case
-    by :func:`contactsim.engine.heap_arrays`; their contents on entry do not matter."""
+    ``heap_times`` and ``heap_ints`` are scratch for the two heaps, sized for the worst case by
+    :func:`contactsim.engine.heap_arrays`; their contents on entry do not matter.  Their rows
+    are the event heap's times ``ht``, keys ``hk`` and payloads ``hp`` and the abandonment
+    timers' times ``at``, keys ``ak`` and record rows ``ar``."""
+    ht, at = heap_times[0], heap_times[1]
+    hk, hp, ak, ar = heap_ints[0], heap_ints[1], heap_ints[2], heap_ints[3]
     n_callers = arrival.size
     n_pools, width = roster.shape
     n_classes = patience_row.size
