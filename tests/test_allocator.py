@@ -14,14 +14,18 @@ import pytest
 CODE = "from contactsim.allocator import keep_freed_memory; print(keep_freed_memory())"
 
 
+def _without_malloc_settings() -> dict[str, str]:
+    """This environment without malloc settings (Dask, for one, sets MALLOC_TRIM_THRESHOLD_ in
+    the environment of the process that starts a cluster)."""
+    return {k: v for k, v in os.environ.items()
+            if not (k.startswith("MALLOC_") or k == "GLIBC_TUNABLES")}
+
+
 def _applied(**extra: str) -> bool:
     """keep_freed_memory() in a fresh interpreter (this process keeps its own settings), with
-    no malloc settings in its environment but ``extra`` (Dask, for one, sets
-    MALLOC_TRIM_THRESHOLD_ in the environment of the process that starts a cluster)."""
-    env = {k: v for k, v in os.environ.items()
-           if not (k.startswith("MALLOC_") or k == "GLIBC_TUNABLES")}
+    no malloc settings in its environment but ``extra``."""
     out = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True,
-                         check=True, env={**env, **extra})
+                         check=True, env={**_without_malloc_settings(), **extra})
     return {"True": True, "False": False}[out.stdout.strip()]
 
 
@@ -30,21 +34,25 @@ def test_settings_apply_on_glibc():
     assert _applied()
 
 
+# glibc's own accounting (malloc.h), for the scripts below
+MALLINFO2 = """import ctypes
+class Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks",
+                "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+mallinfo2 = ctypes.CDLL(None).mallinfo2
+mallinfo2.restype = Mallinfo2
+"""
+
 MMAPPED = """
 import ctypes, sys
 import numpy as np
 from contactsim.allocator import keep_freed_memory
 if sys.argv[1] == "keep":
     assert keep_freed_memory()
-class Mallinfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks",
-                "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-mallinfo2 = ctypes.CDLL(None).mallinfo2
-mallinfo2.restype = Mallinfo2
-before = mallinfo2().hblkhd
+{mallinfo2}before = mallinfo2().hblkhd
 year_array = np.ones(5_000_000)  # 40 MB, a year's per-caller column
 print(mallinfo2().hblkhd - before)
-"""
+""".replace("{mallinfo2}", MALLINFO2)
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc"
@@ -54,8 +62,7 @@ def test_a_years_column_comes_from_the_heap_not_its_own_mmap():
     """glibc's own count of bytes in mmapped blocks: a 40 MB array gets its own mapping by
     default (so freeing it unmaps it, and the next one faults its pages in again) and none
     with the settings."""
-    env = {k: v for k, v in os.environ.items()
-           if not (k.startswith("MALLOC_") or k == "GLIBC_TUNABLES")}
+    env = _without_malloc_settings()
 
     def mmapped(mode: str) -> int:
         out = subprocess.run([sys.executable, "-c", MMAPPED, mode], capture_output=True,
@@ -131,17 +138,12 @@ import ctypes
 import numpy as np
 from contactsim.allocator import keep_freed_memory, reserve
 assert keep_freed_memory()
-class Mallinfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks",
-                "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-mallinfo2 = ctypes.CDLL(None).mallinfo2
-mallinfo2.restype = Mallinfo2
-before = mallinfo2()
+{mallinfo2}before = mallinfo2()
 heap = reserve(20_000_001, np.int64)  # a year's event heap: 160 MB of room
 heap[:1000] = 7
 after = mallinfo2()
 print(after.arena - before.arena, after.hblkhd - before.hblkhd)
-"""
+""".replace("{mallinfo2}", MALLINFO2)
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc"
@@ -150,8 +152,7 @@ print(after.arena - before.arena, after.hblkhd - before.hblkhd)
 def test_reserved_room_stays_out_of_mallocs_heap():
     """Under keep_freed_memory(), where every block comes from malloc's heap, a reserved array
     takes no byte of it (nor any of malloc's own mappings)."""
-    env = {k: v for k, v in os.environ.items()
-           if not (k.startswith("MALLOC_") or k == "GLIBC_TUNABLES")}
+    env = _without_malloc_settings()
     out = subprocess.run([sys.executable, "-c", RESERVED], capture_output=True, text=True,
                          check=True, env=env)
     assert out.stdout.split() == ["0", "0"]
