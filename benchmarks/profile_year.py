@@ -36,8 +36,7 @@ from pathlib import Path
 import numpy as np
 from year_phases import CONFIG, Timings, instrument, warm_up, year_scenario
 
-from contactsim import metrics, stages
-from contactsim.allocator import tune_memory
+from contactsim import allocator, metrics, stages
 
 
 def _one_round(year) -> float:
@@ -72,7 +71,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON line, no tables")
     args = parser.parse_args()
 
-    tune_memory()  # as the command line does
+    # as the command line does (revisions before tune_memory() tuned malloc alone: year_ab.py)
+    getattr(allocator, "tune_memory", allocator.keep_freed_memory)()
     warm_up(args.config)  # compile / load the cache first
     year = year_scenario(args.config)
     phase_rounds, stream_rounds, walls = [], [], []

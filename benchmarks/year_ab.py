@@ -9,7 +9,8 @@ one process, so this compares whole processes instead: ``REV``'s ``src/`` (any g
 extracted into a temporary directory, and ``benchmarks/profile_year.py --json`` (the working
 tree's script, so both sides are timed alike) runs alternately on it and on the working tree's
 ``src/``, in pairs whose order alternates (ABBA).  Each process runs ``--rounds`` years after an
-untimed warm-up, and gives each phase's median over its rounds.  A first untimed process per
+untimed warm-up, and gives each phase's median over its rounds, under the memory settings
+that revision's command line applies (``contactsim.allocator``).  A first untimed process per
 side compiles its numba cache (tens of seconds for ``REV``).
 
 It prints, per phase and for the year's wall time, both sides' medians over the pairs, the
