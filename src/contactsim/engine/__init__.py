@@ -51,8 +51,8 @@ def heap_arrays(rows: int) -> tuple[np.ndarray, np.ndarray]:
     ``2 * rows + 2`` entries (the timers need ``rows + 1``).
 
     They are sized for the worst case, and a run touches a sliver of them (a year's heaps hold
-    a few thousand entries in 950 MB of room), so from that size they are reserved in mappings
-    of their own (:func:`contactsim.allocator.reserve`): from the allocator's heap, the
+    a few thousand entries in 950 MB of room), so large ones are reserved in mappings of their
+    own (:func:`contactsim.allocator.reserve`, from 32 MiB): from the allocator's heap, the
     untouched room would be handed to the next replication's arrays, which would fault it in
     afresh.  Two arrays rather than six, as every array argument is seven values the compiled
     loop has to keep somewhere.
