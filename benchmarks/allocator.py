@@ -67,10 +67,12 @@ def peak_rss_mb() -> float:
 
 def set_allocator(mode: str) -> bool:
     """Apply one of the settings compared here to this process; True if any were applied."""
-    from contactsim.allocator import keep_freed_memory, small_pages
+    from contactsim.allocator import keep_freed_memory, tune_memory
 
-    if mode in ("keep", "keep-huge"):
-        return keep_freed_memory() and (mode == "keep-huge" or small_pages())
+    if mode == "keep":
+        return tune_memory()
+    if mode == "keep-huge":
+        return keep_freed_memory()
     if mode == "threshold":
         mallopt = ctypes.CDLL(None).mallopt
         mallopt.argtypes = [ctypes.c_int, ctypes.c_int]

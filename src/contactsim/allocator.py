@@ -76,11 +76,11 @@ TRIM_THRESHOLD = 2**30
 RESERVE_APART = 32 * 2**20  # reserve(): from this size, a mapping of its own
 
 
-def tune_memory() -> None:
+def tune_memory() -> bool:
     """Apply this module's settings to this process: ``keep_freed_memory()`` and
-    ``small_pages()``."""
-    keep_freed_memory()
-    small_pages()
+    ``small_pages()``; True if both were applied."""
+    kept = keep_freed_memory()
+    return small_pages() and kept
 
 
 def small_pages() -> bool:
