@@ -69,7 +69,7 @@ def lines(data: dict) -> list[str]:
     for name, bench in b.items():
         info = bench["extra_info"]
         work = (info.get("calls") or info.get("contacts") or info.get("replications")
-                or info.get("tasks") or "")
+                or info.get("tasks") or info.get("values") or "")
         rate = f"{work / bench['stats']['min']:,.0f} /s" if work else ""
         out.append(f"| `{name}` | {bench['stats']['min']:.4f} | {f'{work:,}' if work else ''} | "
                    f"{rate} |")
@@ -121,7 +121,9 @@ PROFILE_NOTES = [
     "  three to four times the system time of one started right after another freed its own.",
     YEAR_PHASES_SENTENCE,
     "  The draws are one named stream per purpose, channel and caller group, made for every",
-    "  channel a caller can reach, so that scenarios share their callers; `python",
+    "  channel a caller can reach, so that scenarios share their callers.  numpy's uniform,",
+    "  exponential, normal and lognormal draws are compiled (`contactsim.compiled_generator`:",
+    "  the same values; the ratios are in the table above).  `python",
     "  benchmarks/profile_year.py` times each stream, and `python benchmarks/draws_read.py`",
     "  counts the values the run reads: about a quarter.  Drawing only those would change the",
     "  streams and stop scenarios from sharing them; prorated, it saves about three quarters of",
@@ -201,7 +203,20 @@ def _targets(b: dict) -> list[str]:
     if scaling:
         per_call = ", ".join(f"10^{len(str(n)) - 1}: {t / n * 1e9:.0f} ns" for n, t in scaling)
         rows.append(f"| time per call, 10⁴ → 10⁷ calls | {per_call} | roughly flat | – |")
-    return rows
+    return rows + _draw_rows(b)
+
+
+def _draw_rows(b: dict) -> list[str]:
+    """How many times faster the compiled draws ran than numpy's (benchmarks/test_draws.py)."""
+    ratios = []
+    for method in ("random", "exponential", "normal", "lognormal"):
+        ratio = _time_ratio(b, f"test_draws[{method}-numpy]", f"test_draws[{method}-compiled]")
+        if ratio:
+            ratios.append(f"{method} {ratio:.2f}×")
+    if not ratios:
+        return []
+    return [_reference("compiled draws vs numpy's, the same 10⁶ values (minimum times)",
+                       ", ".join(ratios))]
 
 
 def _year_cpu_rows(info: dict) -> list[str]:
