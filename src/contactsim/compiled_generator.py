@@ -14,7 +14,7 @@ by ±1 rather than a branch (exact either way).  They return numpy's values bit 
 the bit generator in the state numpy would, so every other method (``gamma``, ``weibull``,
 ``choice``...) and every later draw carries on as with numpy: ``tests/
 test_compiled_generator.py`` compares them over seeds, parameters, sizes and mixed call
-sequences.  ``python benchmarks/draw_speed.py`` times each draw against numpy's.
+sequences.  ``pytest benchmarks/test_draws.py`` times each kind of draw against numpy's.
 
 The ziggurat tables are numpy's, as numba carries them for its own ``np.random`` support.  A
 lognormal is ``exp`` of the normal variate with the C library's ``exp``, as numpy computes it;
