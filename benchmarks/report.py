@@ -108,7 +108,7 @@ PROFILE_NOTES = [
     "  (`simulate(..., keep_inputs=False)`): each step's per-caller draws are released once the",
     "  engine run reading them is over, so the peak comes during the call-handling run — the",
     "  interpreter with numba, pandas and the loaded engine (about 240 MB), the call-handling",
-    "  draws (about 76 bytes per caller, drawn for every channel a caller can reach) and the",
+    "  draws (about 67 bytes per caller, drawn for every channel a caller can reach) and the",
     "  records (46 bytes per contact).  A fresh process faults all of that memory in, and on",
     "  this virtual machine that is the year's system CPU time in the table above; a second",
     "  year in the same process reuses the memory (`contactsim.allocator`) and takes",

@@ -53,6 +53,8 @@ def inputs_digest(inputs) -> str:
     for name, value in sorted(vars(inputs.calls).items()):
         if name == "patience":  # as every class's patience, however the rows are shared
             value = inputs.calls.patience_by_class()
+        if name in ("ivr_path", "ivr_time") and value.size == 0:  # no IVR: as a zero per
+            value = np.zeros(inputs.calls.n_callers, value.dtype)  # caller, the digests' form
         if name != "patience_row":
             _update(digest, f"calls.{name}", value)
     for name, value in sorted(vars(inputs).items()):

@@ -149,6 +149,17 @@ def test_per_caller_arrays_must_cover_every_caller():
         dataclasses.replace(system, patience=np.ones((1, 1)))
 
 
+def test_ivr_arrays_may_be_empty_only_without_an_ivr(run_engine):
+    with_arrays = make_system(arrival=[0, 1], klass=[0, 1], service=[5, 5],
+                              pools=(("one", (0, 1), 1),))
+    without = dataclasses.replace(with_arrays, ivr_path=np.zeros(0), ivr_time=np.zeros(0))
+    assert rows(run_engine(without)) == rows(run_engine(with_arrays))
+    with pytest.raises(ValueError, match="ivr_time must have one entry .* or none without an IVR"):
+        dataclasses.replace(with_arrays, ivr_class=1, ivr_time=np.zeros(0))
+    with pytest.raises(ValueError, match="ivr_path must have one entry"):
+        dataclasses.replace(with_arrays, ivr_path=np.zeros(1))
+
+
 def test_engines_agree_on_the_traces():
     from contactsim import engine, reference
 

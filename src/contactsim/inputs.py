@@ -397,8 +397,8 @@ def _patience(scenario: Scenario, draw: _Drawer) -> tuple[np.ndarray, np.ndarray
 
 def _ivr(scenario: Scenario, draw: _Drawer):
     ivr = scenario.ivr
-    if not ivr.enabled:
-        return np.zeros(draw.n, np.int8), np.zeros(draw.n)
+    if not ivr.enabled:  # nothing for the engines to read (QueueSystem)
+        return np.zeros(0, np.int8), np.zeros(0)
     shares = np.array([ivr.routed, ivr.divert_online, ivr.divert_other, ivr.hang_up])
     path = draw.per_caller(
         "ivr_path", "101", lambda k, rng: categorical(rng, shares / shares.sum(), k), 0,

@@ -120,8 +120,8 @@ def _stage_system(
         roster=roster[None, :].astype(np.int64),
         roster_interval=interval,
         ivr_class=-1,
-        ivr_path=np.zeros(n, np.int8),  # the system's own dtypes: no int64 copies to convert
-        ivr_time=np.zeros(n),
+        ivr_path=np.zeros(0, np.int8),  # no IVR: none read
+        ivr_time=np.zeros(0),
         divert_class=-1,
         redials=np.zeros(n, np.int8),
         redial_class=np.zeros(n, np.int8),

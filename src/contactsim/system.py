@@ -81,6 +81,8 @@ _DTYPES = {
 # Fields with one entry (or one column) per caller
 _PER_CALLER = ("arrival", "klass", "patience", "service", "ivr_path", "ivr_time", "redials",
                "redial_class", "redial_delay")
+# ... of which these are read only for contacts of the IVR's class, so may be empty without one
+_IVR_ONLY = ("ivr_path", "ivr_time")
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,9 @@ class QueueSystem:
     roster: np.ndarray  # i8[P, W], on duty per roster interval, cyclic, index 0 = time 0
     roster_interval: float
     ivr_class: int  # class whose contacts pass the IVR, -1 for none
-    ivr_path: np.ndarray  # i8[N]
-    ivr_time: np.ndarray  # f8[N]
+    # i8[N] and f8[N], or empty when there is no IVR (a year's zeros would be 47 MB)
+    ivr_path: np.ndarray
+    ivr_time: np.ndarray
     divert_class: int  # class of the contact an IVR online diversion creates, -1 for none
     redials: np.ndarray  # i8[N], how many times the caller redials if they keep abandoning
     redial_class: np.ndarray  # i8[N], class of every redial
@@ -126,8 +129,11 @@ class QueueSystem:
         ):
             raise ValueError("patience_row must name a row of patience, or -1, for each class")
         for name in _PER_CALLER:  # the engines index these by caller without a bounds check
-            if getattr(self, name).shape[-1] != self.n_callers:
-                raise ValueError(f"{name} must have one entry (column) per caller")
+            size = getattr(self, name).shape[-1]
+            if size != self.n_callers and not (size == 0 and name in _IVR_ONLY
+                                               and self.ivr_class < 0):
+                raise ValueError(f"{name} must have one entry (column) per caller"
+                                 + (", or none without an IVR" if name in _IVR_ONLY else ""))
         if self.ivr_class >= 0 and self.divert_class == self.ivr_class:
             raise ValueError("an IVR diversion cannot lead back into the IVR's own class")
         if self.max_attempts < 1 or self.redial_delay.shape[0] < max(self.max_attempts - 1, 1):
