@@ -1,7 +1,10 @@
-"""Compile time of the fast engine, apart from run time: cold (empty numba cache) and cached.
+"""Compile time apart from run time: cold (empty numba cache) and cached.
 
-Each measurement is a fresh interpreter that imports contactsim and runs a 1,000-call system;
-the figure is the time of that first run minus a second, warm run in the same process.
+Two things are compiled: the fast engine and the compiled random draws
+(``contactsim.compiled_generator``).  Each measurement is a fresh interpreter that imports
+contactsim and runs a 1,000-call system, or draws 1,000 normal values; the figure is the time of
+that first call minus a second, warm call in the same process.  For the draws, numba's own
+start-up (included in the engine's figure) comes first, untimed, with a small compiled helper.
 
     python benchmarks/compile_time.py > results/compile_time.json
 """
@@ -24,10 +27,21 @@ t = time.perf_counter(); engine.run(s); first = time.perf_counter() - t
 t = time.perf_counter(); engine.run(s); warm = time.perf_counter() - t
 print(first - warm)
 """
+DRAWS_PROBE = """
+import time
+import numpy as np
+from contactsim.categorical import categorical
+from contactsim.compiled_generator import CompiledGenerator
+categorical(np.random.default_rng(0), [0.5, 0.5], 10)  # numba's own start-up, untimed
+g = CompiledGenerator(np.random.PCG64(1))
+t = time.perf_counter(); g.normal(size=1000); first = time.perf_counter() - t
+t = time.perf_counter(); g.normal(size=1000); warm = time.perf_counter() - t
+print(first - warm)
+"""
 
 
-def measure(cache_dir: str) -> float:
-    code = PROBE.format(bench=os.path.dirname(os.path.abspath(__file__)))
+def measure(cache_dir: str, probe: str = PROBE) -> float:
+    code = probe.format(bench=os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
                          text=True)
@@ -35,10 +49,14 @@ def measure(cache_dir: str) -> float:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as cache:
-        cold = measure(cache)  # empty cache: numba compiles and writes the cache
-        cached = measure(cache)  # same cache: numba loads the machine code
-    print(json.dumps({"compile_cold_s": round(cold, 2), "cache_load_s": round(cached, 3)}))
+    figures = {}
+    for prefix, probe in (("", PROBE), ("draws_", DRAWS_PROBE)):
+        with tempfile.TemporaryDirectory() as cache:
+            cold = measure(cache, probe)  # empty cache: numba compiles and writes the cache
+            cached = measure(cache, probe)  # same cache: numba loads the machine code
+        figures[f"{prefix}compile_cold_s"] = round(cold, 2)
+        figures[f"{prefix}cache_load_s"] = round(cached, 3)
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -275,7 +275,16 @@ def _compile_lines(path: Path) -> list[str]:
     return ["", "## Compilation (apart from the run times above)", "",
             f"numba compiles the engine once per environment: {c['compile_cold_s']:.1f} s with "
             f"an empty cache; later processes load the cached machine code in "
-            f"{c['cache_load_s']:.2f} s (`numba.njit(cache=True)`)."]
+            f"{c['cache_load_s']:.2f} s (`numba.njit(cache=True)`)."] + _draws_compile(c)
+
+
+def _draws_compile(c: dict) -> list[str]:
+    if "draws_compile_cold_s" not in c:
+        return []
+    return ["", f"The compiled random draws (`contactsim.compiled_generator`) take "
+            f"{c['draws_compile_cold_s']:.1f} s to compile with an empty cache and "
+            f"{c['draws_cache_load_s']:.3f} s to load from it, after numba's own start-up "
+            f"(which the engine's figure includes)."]
 
 
 def main() -> None:
