@@ -1,10 +1,11 @@
 """numpy's random generator with its busiest draws compiled: the same values, bit for bit, faster.
 
 Every random number contactsim draws comes from a named PCG64 stream (:mod:`contactsim.rng`).
-A year of Met demand draws some 70 million values, nearly all of them normal (lognormal handling
-and downstream times), exponential (patience, redial delays, arrivals) or uniform (decisions and
-categorical draws).  numpy draws each value through a function pointer to the bit generator, and
-its normal sampler branches on each variate's random sign.
+A year of Met demand draws some 73 million values (``python benchmarks/profile_year.py``), nearly
+all of them normal (lognormal handling and downstream times), exponential (patience, redial
+delays, arrivals) or uniform (decisions and categorical draws).  numpy draws each value through
+a function pointer to the bit generator, and its normal sampler branches on each variate's
+random sign.
 
 :class:`CompiledGenerator` is a numpy ``Generator`` whose ``random``, ``exponential``,
 ``normal`` and ``lognormal`` run numpy's own algorithms compiled with numba: PCG64's step (a
@@ -16,11 +17,13 @@ the bit generator in the state numpy would, so every other method (``gamma``, ``
 test_compiled_generator.py`` compares them over seeds, parameters, sizes and mixed call
 sequences.  ``pytest benchmarks/test_draws.py`` times each kind of draw against numpy's.
 
-The ziggurat tables are numpy's, as numba carries them for its own ``np.random`` support.  A
-lognormal is ``exp`` of the normal variate with the C library's ``exp``, as numpy computes it;
-where numba could use another ``exp`` (Intel's SVML, see :mod:`contactsim.caller_values`),
-lognormals are left to numpy.  Calls outside the compiled path (no ``size``, a shape, array
-parameters, ``out=``, another ``dtype``, or parameters numpy would refuse) go to numpy.
+The ziggurat tables are numpy's, as numba carries them for its own ``np.random`` support.  The
+samplers call the C library's ``exp`` and ``log1p``, as numpy's do; where numba could take them
+from Intel's SVML instead (:mod:`contactsim.caller_values`), every draw is left to numpy.  So are
+calls outside the compiled path: no ``size``, a shape, array parameters, ``out=``, another
+``dtype``, parameters numpy would refuse, and fewer than ``SMALL`` values, where reading and
+writing the bit generator's state through numpy's Python dictionary would cost more than the
+faster draws save.  A pickled or copied generator comes back as a ``CompiledGenerator``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ _WE, _KE, _FE = ziggurat.we_double, ziggurat.ke_double.astype(np.uint64), ziggur
 _NOR_R, _NOR_INV_R, _EXP_R = ziggurat.ziggurat_nor_r, ziggurat.ziggurat_nor_inv_r, \
     ziggurat.ziggurat_exp_r
 _DOUBLE_UNIT = 1.0 / 9007199254740992.0  # 2**-53: a 53-bit integer to a double in [0, 1)
+
+COMPILED = EXACT_EXP  # whether the compiled samplers' exp and log1p are the C library's
+SMALL = 1024  # fewer values than this are drawn by numpy (module docstring)
 
 
 # --- PCG64 ---------------------------------------------------------------------------------
@@ -147,7 +153,7 @@ def _standard_exponential(s_hi, s_lo, i_hi, i_lo):
 UNIFORM, EXPONENTIAL, NORMAL, LOGNORMAL = range(4)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fill(state, out, kind, loc, scale):
     """``out[:] =`` draws of ``kind``: ``loc + scale * x`` for a normal (its ``exp`` for a
     lognormal), ``scale * x`` for an exponential, ``x`` for a uniform."""
@@ -175,14 +181,22 @@ def _fill(state, out, kind, loc, scale):
 
 
 def _count(size) -> bool:
-    """Whether ``size`` is a plain number of draws (the compiled path's only shape)."""
-    return isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 0
+    """Whether ``size`` is a plain number of draws worth compiling (the compiled path's only
+    shape)."""
+    return (COMPILED and isinstance(size, numbers.Integral) and not isinstance(size, bool)
+            and size >= SMALL)
 
 
 def _number(value) -> bool:
-    """Whether ``value`` is a finite real scalar (numpy's checks then hold or fail alike)."""
+    """Whether ``value`` is a finite real scalar, which numpy accepts as a location."""
     return (isinstance(value, numbers.Real) and not isinstance(value, bool)
             and math.isfinite(value))
+
+
+def _scale(value) -> bool:
+    """Whether ``value`` is a finite real scalar numpy accepts as a scale: its sign bit clear
+    (numpy refuses -0.0 too)."""
+    return _number(value) and math.copysign(1.0, value) > 0
 
 
 class CompiledGenerator(np.random.Generator):
@@ -195,6 +209,9 @@ class CompiledGenerator(np.random.Generator):
             raise TypeError(f"CompiledGenerator needs a PCG64 bit generator, "
                             f"got {type(bit_generator).__name__}")
         super().__init__(bit_generator)
+
+    def __reduce__(self):  # numpy's rebuilds a plain Generator
+        return type(self), (self.bit_generator,)
 
     def _draw(self, size: int, kind: int, loc: float = 0.0, scale: float = 1.0) -> np.ndarray:
         out = np.empty(int(size))
@@ -213,16 +230,16 @@ class CompiledGenerator(np.random.Generator):
         return super().random(size, dtype, out)
 
     def exponential(self, scale=1.0, size=None):
-        if _count(size) and _number(scale) and scale >= 0:
+        if _count(size) and _scale(scale):
             return self._draw(size, EXPONENTIAL, scale=scale)
         return super().exponential(scale, size)
 
     def normal(self, loc=0.0, scale=1.0, size=None):
-        if _count(size) and _number(loc) and _number(scale) and scale >= 0:
+        if _count(size) and _number(loc) and _scale(scale):
             return self._draw(size, NORMAL, loc, scale)
         return super().normal(loc, scale, size)
 
     def lognormal(self, mean=0.0, sigma=1.0, size=None):
-        if EXACT_EXP and _count(size) and _number(mean) and _number(sigma) and sigma >= 0:
+        if _count(size) and _number(mean) and _scale(sigma):
             return self._draw(size, LOGNORMAL, mean, sigma)
         return super().lognormal(mean, sigma, size)
