@@ -2,9 +2,10 @@
 
 Two things are compiled: the fast engine and the compiled random draws
 (``contactsim.compiled_generator``).  Each measurement is a fresh interpreter that imports
-contactsim and runs a 1,000-call system, or draws 1,000 normal values; the figure is the time of
-that first call minus a second, warm call in the same process.  For the draws, numba's own
-start-up (included in the engine's figure) comes first, untimed, with a small compiled helper.
+contactsim and runs a 1,000-call system, or draws 10,000 normal values (enough for the compiled
+path); the figure is the time of that first call minus a second, warm call in the same process.
+For the draws, numba's own start-up (included in the engine's figure) comes first, untimed, with
+a small compiled helper.
 
     python benchmarks/compile_time.py > results/compile_time.json
 """
@@ -34,8 +35,10 @@ from contactsim.categorical import categorical
 from contactsim.compiled_generator import CompiledGenerator
 categorical(np.random.default_rng(0), [0.5, 0.5], 10)  # numba's own start-up, untimed
 g = CompiledGenerator(np.random.PCG64(1))
-t = time.perf_counter(); g.normal(size=1000); first = time.perf_counter() - t
-t = time.perf_counter(); g.normal(size=1000); warm = time.perf_counter() - t
+t = time.perf_counter(); g.normal(size=10_000); first = time.perf_counter() - t
+t = time.perf_counter(); g.normal(size=10_000); warm = time.perf_counter() - t
+from contactsim import compiled_generator
+assert compiled_generator._fill.signatures, "the draws did not take the compiled path"
 print(first - warm)
 """
 
