@@ -180,9 +180,9 @@ def _fill(state, out, kind, loc, scale):
 # --- the generator -------------------------------------------------------------------------
 
 
-def _count(size) -> bool:
-    """Whether ``size`` is a plain number of draws worth compiling (the compiled path's only
-    shape)."""
+def _compiles(size) -> bool:
+    """Whether a draw of ``size`` takes the compiled path: a plain number of values (its only
+    shape), at least ``SMALL``, where numba's ``exp`` is the C library's."""
     return (COMPILED and isinstance(size, numbers.Integral) and not isinstance(size, bool)
             and size >= SMALL)
 
@@ -201,8 +201,8 @@ def _scale(value) -> bool:
 
 class CompiledGenerator(np.random.Generator):
     """A ``numpy.random.Generator`` on a PCG64 bit generator whose ``random``,
-    ``exponential``, ``normal`` and ``lognormal`` draws of ``size`` values are compiled (same
-    values, same state afterwards); everything else is numpy's."""
+    ``exponential``, ``normal`` and ``lognormal`` draws of ``SMALL`` or more values are compiled
+    (same values, same state afterwards); everything else is numpy's."""
 
     def __init__(self, bit_generator: np.random.PCG64):
         if not isinstance(bit_generator, np.random.PCG64):
@@ -225,21 +225,21 @@ class CompiledGenerator(np.random.Generator):
         return out
 
     def random(self, size=None, dtype=np.float64, out=None):
-        if _count(size) and out is None and np.dtype(dtype) == np.float64:
+        if _compiles(size) and out is None and np.dtype(dtype) == np.float64:
             return self._draw(size, UNIFORM)
         return super().random(size, dtype, out)
 
     def exponential(self, scale=1.0, size=None):
-        if _count(size) and _scale(scale):
+        if _compiles(size) and _scale(scale):
             return self._draw(size, EXPONENTIAL, scale=scale)
         return super().exponential(scale, size)
 
     def normal(self, loc=0.0, scale=1.0, size=None):
-        if _count(size) and _number(loc) and _scale(scale):
+        if _compiles(size) and _number(loc) and _scale(scale):
             return self._draw(size, NORMAL, loc, scale)
         return super().normal(loc, scale, size)
 
     def lognormal(self, mean=0.0, sigma=1.0, size=None):
-        if _count(size) and _number(mean) and _scale(sigma):
+        if _compiles(size) and _number(mean) and _scale(sigma):
             return self._draw(size, LOGNORMAL, mean, sigma)
         return super().lognormal(mean, sigma, size)
