@@ -138,7 +138,9 @@ def _jobs(calls: Records, outcome: np.ndarray, codes) -> np.ndarray:
     wanted[np.asarray(codes, np.int64)] = True
     rows = _rows_with(outcome, wanted)
     end = calls.end[rows]
-    order = np.argsort(end, kind="stable")
+    # numpy's default sort, not its stable one: with every end time different, the order is
+    # the same either way, and ties are broken by the caller below
+    order = np.argsort(end)
     end = end[order]
     if not np.any(end[1:] == end[:-1]):
         return rows[order]  # end times all differ: the caller breaks no tie (a year has none)
