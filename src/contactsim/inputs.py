@@ -150,7 +150,7 @@ def _groups(scenario: Scenario, streams: Streams) -> tuple[list[Group], list[np.
             expected, scenario.interval, scenario.horizon, rng=streams(f"arrivals:{name}")
         )
         groups.append(Group(name, c, times.size))
-        arrivals.append(on_grid(times))
+        arrivals.append(times)
     return groups, arrivals
 
 
