@@ -81,8 +81,8 @@ def channel_tally(calls: Records, n_classes: int, warmup: float, short_abandon: 
     if len(calls) and not 0 <= calls.klass.min() <= calls.klass.max() < n_classes:
         raise ValueError(f"record classes must lie in 0..{n_classes - 1}")
     counts = np.zeros((n_classes, len(COUNTS)), np.int64)
-    # each class's waits get as many places as it has records, as they are gathered in the
-    # counting pass: a second pass to gather them, once counted, took half as long again
+    # each class's waits get as many places as it has records, so that they are gathered in
+    # the counting pass rather than in a second pass over the records
     offsets = _offsets(_sizes(calls.klass, n_classes))
     waits = np.empty(offsets[-1])
     _count(calls.klass, calls.attempt, calls.arrival, calls.ivr, calls.queue_entry,

@@ -238,8 +238,8 @@ class _Drawer:
 
 
 # Permutations between group order and caller order.  numpy's scatter ``out[order] =
-# arange(n)`` builds the arange first, and its gathers make a pass each: on a year these took
-# four times as long as these loops, with the same results.
+# arange(n)`` builds a year-long arange first, and its gathers make a pass each; these loops
+# give the same results in one pass.
 
 
 @njit(cache=True)
