@@ -68,10 +68,14 @@ def _unit_rate_process(total: float, rng: np.random.Generator) -> np.ndarray:
 def sample_arrivals(
     expected: np.ndarray, interval: float, horizon: float, *, rng: np.random.Generator
 ) -> np.ndarray:
-    """Sorted arrival times in [0, horizon), rounded to the time grid
-    (:func:`contactsim.system.on_grid`), for the given expected count per interval."""
+    """Sorted arrival times for the given expected count per interval: drawn in [0, horizon)
+    and rounded to the time grid (:func:`contactsim.system.on_grid`), which may carry the
+    last to the horizon itself (the engines leave an arrival at the horizon out)."""
     edges = np.minimum(np.arange(len(expected) + 1) * interval, horizon)
     cumulative = np.concatenate([[0.0], np.cumsum(expected)])
+    if not np.isfinite(cumulative[-1]):
+        raise ValueError(f"the expected arrivals must add up to a finite number, "
+                         f"not {cumulative[-1]}")
     unit = _unit_rate_process(float(cumulative[-1]), rng)
     times = np.empty(unit.size)
     _interp_on_grid(unit, cumulative, edges, GRID, times)
@@ -87,7 +91,7 @@ def sample_arrivals(
 def _accumulate(gaps, reached):
     """``gaps[:] = reached + cumsum(gaps)`` (numpy's sequential sum, then one addition);
     returns the last point, or ``reached`` if there are none."""
-    total = 0.0
+    total = -0.0  # numpy's sum starts from the first value itself: -0.0 + x is x, even -0.0
     last = reached
     for i in range(gaps.size):
         total += gaps[i]
@@ -98,9 +102,10 @@ def _accumulate(gaps, reached):
 
 @njit(cache=True)
 def _interp_on_grid(x, xp, fp, grid, out):
-    """``out[:] = on_grid(np.interp(x, xp, fp))`` for ascending ``x``: numpy's interpolation
-    (the last knot at or below each point, exact values at knots, numpy's fallbacks where
-    the slope overflows), its knots found by walking forward instead of by bisection."""
+    """``out[:] = on_grid(np.interp(x, xp, fp))`` for ascending ``x`` (NaNs last) and at
+    least one knot: numpy's interpolation (the last knot at or below each point, exact values
+    at knots, numpy's fallbacks where the slope overflows), its knots found by walking
+    forward instead of by bisection."""
     unscale = 1.0 / grid
     last = xp.size - 1
     j = 0
@@ -108,7 +113,9 @@ def _interp_on_grid(x, xp, fp, grid, out):
         v = x[i]
         while j < last and xp[j + 1] <= v:
             j += 1
-        if v < xp[0]:
+        if np.isnan(v) and last > 0:  # numpy: NaN, but one knot's value for everything
+            y = v
+        elif v < xp[0]:
             y = fp[0]
         elif v > xp[last]:
             y = fp[last]

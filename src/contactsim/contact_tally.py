@@ -1,9 +1,10 @@
-"""Tallying the call-handling records for the horizon KPIs in one compiled pass each.
+"""Tallying the call-handling records for the horizon KPIs in a compiled pass or two each.
 
 The KPIs are defined per channel and per pool as counts of boolean masks and as sums and means
 of waits and busy times (``docs/metrics.md``; ``contactsim.metrics`` turns these tallies into
 the table).  Written with numpy, every mask and every count is a pass over a year's 5.8 M
-records, and the channel KPIs took some thirty of them.  Here one loop reads each record once:
+records, and the channel KPIs took some thirty of them.  Here one loop reads the records'
+columns once per tally:
 
 * :func:`caller_history` looks each contact up in its caller's history: is it a redial, and
   was its caller ever answered (two passes, through a table of contacts by attempt and caller);

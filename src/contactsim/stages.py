@@ -139,10 +139,10 @@ def _jobs(calls: Records, outcome: np.ndarray, codes) -> np.ndarray:
     rows = _rows_with(outcome, wanted)
     end = calls.end[rows]
     # numpy's default sort, not its stable one: with every end time different, the order is
-    # the same either way, and ties are broken by the caller below
+    # the same either way, and ties (or NaNs, which compare unequal) go to the caller below
     order = np.argsort(end)
     end = end[order]
-    if not np.any(end[1:] == end[:-1]):
+    if np.all(end[1:] > end[:-1]):
         return rows[order]  # end times all differ: the caller breaks no tie (a year has none)
     return rows[np.lexsort((calls.caller[rows], calls.end[rows]))]
 
