@@ -21,19 +21,21 @@ def _expected(records: Records, outcome: np.ndarray, codes) -> np.ndarray:
     return rows[np.lexsort((records.caller[rows], records.end[rows]))]
 
 
-@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("ties", [False, True, "nan"])
 def test_jobs_by_end_then_caller(ties):
     rng = np.random.default_rng(3)
     n = 20_000
     # records in arrival order are not in caller order: redials come long after the first try
     caller = rng.permutation(n).astype(np.int32)
-    end = rng.integers(0, 500, n).astype(float) if ties else rng.random(n) * 1e5
+    end = rng.integers(0, 500, n).astype(float) if ties is True else rng.random(n) * 1e5
+    if ties == "nan":  # NaNs compare unequal, yet go last in the caller's order as ties do
+        end[rng.random(n) < 0.05] = np.nan
     outcome = rng.integers(-1, 7, n).astype(np.int8)  # -1: not completed
     records = _records(end, caller)
     for codes in ([1], [2, 4, 5, 6], [0, 1, 2, 3, 4, 5, 6]):
         rows = _jobs(records, outcome, codes)
         np.testing.assert_array_equal(rows, _expected(records, outcome, codes))
-    if ties:  # ties the caller breaks, or this case would not test the tie-break
+    if ties is True:  # ties the caller breaks, or this case would not test the tie-break
         rows = np.flatnonzero(outcome == 1)
         by_end_alone = rows[np.argsort(end[rows], kind="stable")]
         assert not np.array_equal(by_end_alone, _jobs(records, outcome, [1]))
