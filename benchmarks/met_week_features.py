@@ -9,7 +9,8 @@ no IVR (101 callers go straight to the queue), no redial (nobody calls back, so 
 abandonment timers), both, and a flat roster (every pool at its largest size all week).  The
 variants are run alternately, ``N`` rounds, and compared by their median time per contact;
 the records differ, so each variant's contact count is printed beside it, and the week as
-configured says how many IVR menu ends and abandonment timers it had.  This is an
+configured says how many IVR menu ends (and how many of them are events: those leading to a
+queue), abandonment timers and later attempts it had.  This is an
 attribution of the loop's cost, not a benchmark: the variants are different models.
 """
 
@@ -26,7 +27,7 @@ from contactsim import engine
 from contactsim.allocator import keep_freed_memory
 from contactsim.config import load
 from contactsim.inputs import sample_inputs
-from contactsim.system import QueueSystem
+from contactsim.system import IVR_DIVERT_ONLINE, IVR_ROUTED, QueueSystem
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "met-2018-09.yaml"
 
@@ -61,9 +62,13 @@ def main() -> None:
     records = engine.run(as_configured)
     queued = ~np.isnan(records.queue_entry) & ~(records.answer == records.queue_entry)
     timers = queued & (records.attempt < as_configured.redials[records.caller])
-    print(f"as configured: {np.count_nonzero(records.ivr >= 0):,} IVR menu ends, "
+    to_queue = (records.ivr == IVR_ROUTED) | (
+        (records.ivr == IVR_DIVERT_ONLINE) & (as_configured.divert_class >= 0))
+    print(f"as configured: {np.count_nonzero(records.ivr >= 0):,} IVR menu ends "
+          f"({np.count_nonzero(to_queue):,} leading to a queue, the engine's IVR_END events), "
           f"{np.count_nonzero(timers):,} abandonment timers set (queued contacts who would "
-          f"call back)")
+          f"call back), {np.count_nonzero(records.attempt > 0):,} later attempts (redials and "
+          f"online reports)")
     base = np.median(seconds["as configured"])
     print(f"{CONFIG.name}, one week, median of {args.rounds} alternating rounds")
     print(f"{'':20s} {'contacts':>9s} {'ms':>7s} {'ns/contact':>11s} {'vs as configured':>17s}")
