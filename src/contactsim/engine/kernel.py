@@ -15,7 +15,7 @@ It implements exactly the semantics of the SimPy reference (``docs/engine.md``):
 * An IVR menu end is an event only when the menu leads to a queue (routed, or diverted to the
   online class).  A contact leaving the menu for good changes nothing but its own record, so its
   ARRIVE writes that record as the menu end would (if it falls before the horizon): 16,843 of a
-  September week's 58,362 menu ends, and the week 7-8% faster (``docs/engine.md``).
+  September week's 58,362 menu ends, and the week about 5% faster (``docs/engine.md``).
 * ABANDON events are timers in a heap of their own, which knows where each contact's timer is,
   so answering the contact removes its timer at once.  In the event heap, 96% of a Met week's
   999 timers (10 min patience, mostly answered in seconds) were still there when they fell due,
