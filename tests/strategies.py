@@ -34,7 +34,7 @@ def small_systems(draw, max_callers: int = 25):
         pools=tuple(pools),
         roster=roster,
         roster_interval=float(draw(st.sampled_from([5, 10, 20]))),
-        horizon=80.0,
+        horizon=float(draw(st.integers(20, 80))),  # menu ends fall on both sides of it
         redials=[min(x, max_attempts - 1) for x in draw(ints(0, 2))],
         redial_class=draw(ints(0, n_classes - 1)),
         redial_delay=np.array([draw(ints(0, 10)) for _ in range(max(max_attempts - 1, 1))],
@@ -42,7 +42,7 @@ def small_systems(draw, max_callers: int = 25):
         max_attempts=max_attempts,
         ivr_class=ivr_class,
         ivr_path=draw(ints(0, 3)),
-        ivr_time=draw(ints(0, 5)),
+        ivr_time=draw(ints(0, 20)),
         divert_class=draw(st.sampled_from([-1] + [c for c in range(n_classes) if c != ivr_class])),
         never_abandon=draw(st.sets(st.integers(0, n_classes - 1), max_size=n_classes)),
     )

@@ -160,6 +160,19 @@ def test_ivr_arrays_may_be_empty_only_without_an_ivr(run_engine):
         dataclasses.replace(with_arrays, ivr_path=np.zeros(1))
 
 
+def test_ivr_paths_and_times_must_be_valid_with_an_ivr():
+    system = make_system(arrival=[0, 1], klass=[1, 1], ivr_class=1, ivr_path=[0, 3],
+                         ivr_time=[0, 5])
+    for wrong in ([0, 4], [-1, 0]):
+        with pytest.raises(ValueError, match="ivr_path must hold IVR paths"):
+            dataclasses.replace(system, ivr_path=np.array(wrong))
+    for wrong in ([0, -1], [np.nan, 1]):
+        with pytest.raises(ValueError, match="ivr_time must be a time"):
+            dataclasses.replace(system, ivr_time=np.array(wrong))
+    without = make_system(arrival=[0, 1])  # without an IVR the arrays are never read
+    dataclasses.replace(without, ivr_path=np.array([9, 9]), ivr_time=np.array([np.nan] * 2))
+
+
 def test_engines_agree_on_the_traces():
     from contactsim import engine, reference
 
