@@ -136,12 +136,12 @@ class QueueSystem:
                                  + (", or none without an IVR" if name in _IVR_ONLY else ""))
         if self.ivr_class >= 0 and self.divert_class == self.ivr_class:
             raise ValueError("an IVR diversion cannot lead back into the IVR's own class")
-        if self.ivr_class >= 0 and self.n_callers and not (
-            self.ivr_path.min() >= IVR_ROUTED and self.ivr_path.max() <= IVR_HANG_UP
-        ):  # the fast engine writes a menu exit's status from its path
-            raise ValueError(f"ivr_path must hold IVR paths ({IVR_ROUTED}..{IVR_HANG_UP})")
-        if self.ivr_class >= 0 and self.n_callers and not self.ivr_time.min() >= 0:
-            raise ValueError("ivr_time must be a time: not negative, not NaN")
+        if self.ivr_class >= 0 and self.n_callers:
+            # the fast engine writes a menu exit's status from its path
+            if not IVR_ROUTED <= self.ivr_path.min() <= self.ivr_path.max() <= IVR_HANG_UP:
+                raise ValueError(f"ivr_path must hold IVR paths ({IVR_ROUTED}..{IVR_HANG_UP})")
+            if not self.ivr_time.min() >= 0:
+                raise ValueError("ivr_time must be a time: not negative, not NaN")
         if self.max_attempts < 1 or self.redial_delay.shape[0] < max(self.max_attempts - 1, 1):
             raise ValueError("redial_delay needs a row per possible redial")
         if self.redials.size and self.redials.max() > self.max_attempts - 1:
